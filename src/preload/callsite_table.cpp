@@ -1,0 +1,98 @@
+// Callsite table implementation; see callsite_table.h for the design. Runs inside malloc.
+#include "callsite_table.h"
+
+#include "internal.h"
+
+namespace libleak {
+
+namespace {
+constexpr uint64_t kIdBits = 24;
+constexpr uint64_t kIdMask = (uint64_t(1) << kIdBits) - 1;
+}  // namespace
+
+uint64_t hash_stack(const uintptr_t* frames, uint32_t depth, uint32_t domain) {
+  uint64_t h = 0x84222325cbf29ce4ull ^ (uint64_t(domain) << 32) ^ depth;
+  for (uint32_t i = 0; i < depth; ++i) {
+    h ^= frames[i];
+    h *= 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+  }
+  return h | 2;  // never 0 (empty) and never the overflow entry's hash 1
+}
+
+bool CallsiteTable::init(uint32_t capacity_log2, uint32_t max_depth) {
+  uint64_t capacity = uint64_t(1) << capacity_log2;
+  index_mask_ = capacity - 1;
+  max_entries_ = uint32_t(capacity / 2);  // keep the index at most half full: short probes
+  if (max_entries_ > kIdMask - 1) max_entries_ = uint32_t(kIdMask - 1);
+  // Frames: room for every entry at a quarter of the maximum depth on average, at least 1M.
+  arena_capacity_ = uint64_t(max_entries_) * (max_depth / 4 + 4);
+  if (arena_capacity_ < (1u << 20)) arena_capacity_ = 1u << 20;
+  index_ = static_cast<std::atomic<uint64_t>*>(sys_map(capacity * sizeof(uint64_t)));
+  entries_ = static_cast<Callsite*>(sys_map(size_t(max_entries_) * sizeof(Callsite)));
+  frame_arena_ = static_cast<uint64_t*>(sys_map(arena_capacity_ * sizeof(uint64_t)));
+  if (!index_ || !entries_ || !frame_arena_) {
+    destroy();
+    return false;
+  }
+  Callsite& overflow = entries_[kOverflow];
+  overflow.hash = 1;
+  overflow.published.store(1, std::memory_order_release);
+  count_.store(1, std::memory_order_release);
+  return true;
+}
+
+void CallsiteTable::destroy() {
+  sys_unmap(index_, (index_mask_ + 1) * sizeof(uint64_t));
+  sys_unmap(entries_, size_t(max_entries_) * sizeof(Callsite));
+  sys_unmap(frame_arena_, arena_capacity_ * sizeof(uint64_t));
+  index_ = nullptr;
+  entries_ = nullptr;
+  frame_arena_ = nullptr;
+  count_.store(0);
+  arena_used_.store(0);
+  dropped_.store(0);
+}
+
+uint32_t CallsiteTable::intern(uint64_t hash, const uintptr_t* frames, uint32_t depth, uint32_t domain,
+                               uint32_t module_gen) {
+  const uint64_t tag = hash & ~kIdMask;
+  uint32_t fresh = 0;  // entry we prepared, 0 = none yet
+  for (uint64_t i = 0; i <= index_mask_; ++i) {
+    std::atomic<uint64_t>& slot = index_[(hash + i) & index_mask_];
+    // Acquire: pairs with the publishing CAS so the entry's fields are visible.
+    uint64_t s = slot.load(std::memory_order_acquire);
+    if (s == 0) {
+      if (!fresh) {
+        fresh = count_.fetch_add(1, std::memory_order_relaxed);
+        uint64_t offset = arena_used_.fetch_add(depth, std::memory_order_relaxed);
+        if (fresh >= max_entries_ || offset + depth > arena_capacity_) {
+          dropped_.fetch_add(1, std::memory_order_relaxed);
+          return kOverflow;
+        }
+        Callsite& c = entries_[fresh];
+        c.hash = hash;
+        c.frames = offset;
+        c.depth = depth;
+        c.domain = domain;
+        c.module_gen = module_gen;
+        for (uint32_t f = 0; f < depth; ++f) frame_arena_[offset + f] = frames[f];
+      }
+      // Release: whoever reads the slot sees the entry completely written.
+      if (slot.compare_exchange_strong(s, tag | (fresh + 1), std::memory_order_acq_rel, std::memory_order_acquire)) {
+        entries_[fresh].published.store(1, std::memory_order_release);
+        return fresh;
+      }
+      // Lost the slot: s now holds the winner; fall through and compare it.
+    }
+    if ((s & ~kIdMask) != tag) continue;
+    uint32_t id = uint32_t((s & kIdMask) - 1);
+    if (entries_[id].hash != hash) continue;
+    // An entry we prepared but lost stays unpublished (abandoned): the winner's entry is used.
+    return id;
+  }
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+  return kOverflow;
+}
+
+}  // namespace libleak

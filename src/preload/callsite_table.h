@@ -1,0 +1,92 @@
+// Callsite table: stack hash -> frames and counters (live, total, peak) for each allocation stack.
+// Runs inside malloc: lock-free, memory from mmap only.
+//
+// Entries live in a dense array in the order they were first seen, so memory grows with the
+// number of callsites, not with the table's capacity. A separate open-addressed index maps a
+// stack hash to its entry. A new callsite is written completely into a fresh entry before its
+// index slot is published with one CAS; a thread that loses the race for the same hash abandons
+// its entry (marked unused) and takes the winner's. Entry 0 is the overflow callsite that absorbs
+// allocations when the table is full, so live-byte totals stay exact even then.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <atomic>
+
+namespace libleak {
+
+struct alignas(64) Callsite {
+  // Hot: touched by every allocation and free of this callsite.
+  std::atomic<int64_t> live_bytes;
+  std::atomic<int64_t> live_blocks;
+  std::atomic<uint64_t> total_allocs;
+  std::atomic<uint64_t> total_bytes;
+  std::atomic<int64_t> peak_live_bytes;
+  // Written once before the entry is published; read-only afterwards.
+  uint64_t hash;      // 0 for an abandoned entry
+  uint64_t frames;    // offset into the frame arena
+  uint32_t depth;
+  uint32_t domain;
+  uint32_t module_gen;
+  // Release-stored to 1 once the entry won its index slot; readers acquire it before reading
+  // the fields above. Stays 0 for an entry abandoned after losing the race for its hash.
+  std::atomic<uint32_t> published;
+  // Written by the exit scan only.
+  uint64_t unreachable_blocks;
+  uint64_t unreachable_bytes;
+  uint64_t indirect_blocks;
+  uint64_t indirect_bytes;
+
+  void on_alloc(uint64_t size) {
+    total_allocs.fetch_add(1, std::memory_order_relaxed);
+    total_bytes.fetch_add(size, std::memory_order_relaxed);
+    live_blocks.fetch_add(1, std::memory_order_relaxed);
+    int64_t now = live_bytes.fetch_add(int64_t(size), std::memory_order_relaxed) + int64_t(size);
+    int64_t peak = peak_live_bytes.load(std::memory_order_relaxed);
+    while (now > peak && !peak_live_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    }
+  }
+  void on_free(uint64_t size) {
+    live_blocks.fetch_sub(1, std::memory_order_relaxed);
+    live_bytes.fetch_sub(int64_t(size), std::memory_order_relaxed);
+  }
+};
+
+class CallsiteTable {
+ public:
+  static constexpr uint32_t kOverflow = 0;
+
+  // Maps the index and entry arrays (virtual; pages are touched as callsites appear).
+  bool init(uint32_t capacity_log2, uint32_t max_depth);
+  void destroy();
+
+  // Returns the entry for this stack, creating it on first sight; kOverflow when full.
+  uint32_t intern(uint64_t hash, const uintptr_t* frames, uint32_t depth, uint32_t domain, uint32_t module_gen);
+
+  Callsite& entry(uint32_t id) { return entries_[id]; }
+  const Callsite& entry(uint32_t id) const { return entries_[id]; }
+  const uint64_t* frames(const Callsite& c) const { return frame_arena_ + c.frames; }
+  // Entries [0, count()) exist; skip those not published.
+  uint32_t count() const {
+    uint32_t n = count_.load(std::memory_order_acquire);
+    return n < max_entries_ ? n : max_entries_;
+  }
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  uint32_t capacity() const { return max_entries_; }
+
+ private:
+  std::atomic<uint64_t>* index_ = nullptr;  // (hash high bits << 24) | (id + 1); 0 empty
+  Callsite* entries_ = nullptr;
+  uint64_t* frame_arena_ = nullptr;
+  uint64_t index_mask_ = 0;
+  uint32_t max_entries_ = 0;
+  uint64_t arena_capacity_ = 0;
+  std::atomic<uint32_t> count_{0};
+  std::atomic<uint64_t> arena_used_{0};
+  std::atomic<uint64_t> dropped_{0};
+};
+
+uint64_t hash_stack(const uintptr_t* frames, uint32_t depth, uint32_t domain);
+
+}  // namespace libleak

@@ -1,0 +1,120 @@
+// Private interfaces of libleak.so: shared by the hooks, the recorder, the writer and the scan.
+// Everything declared here may run inside malloc: no allocation through the program's heap, no
+// locks on the malloc/free path, no exceptions, errno preserved by the callers in hooks.cpp.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <atomic>
+
+#define LIBLEAK_EXPORT extern "C" __attribute__((visibility("default")))
+#define LIBLEAK_NOINLINE __attribute__((noinline))
+#define LIBLEAK_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LIBLEAK_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LIBLEAK_TLS __thread __attribute__((tls_model("initial-exec")))
+
+namespace libleak {
+
+// ---- sys.cpp: allocation-free system helpers -------------------------------------------------
+void* sys_map(size_t bytes);  // zeroed anonymous memory, nullptr on failure
+void sys_unmap(void* p, size_t bytes);
+uint64_t now_monotonic_ns();
+uint64_t now_realtime_ns();
+uint64_t now_coarse_ms();  // CLOCK_MONOTONIC_COARSE: cheap enough for every allocation
+size_t str_len(const char* s);
+bool str_eq(const char* a, const char* b);
+bool str_starts_with(const char* s, const char* prefix);
+void str_copy(char* dst, size_t cap, const char* src);  // always NUL-terminates
+// Appends decimal/hex to a buffer; returns the new length. Used for messages and file names.
+size_t fmt_u64(char* buf, size_t cap, size_t len, uint64_t v);
+size_t fmt_str(char* buf, size_t cap, size_t len, const char* s);
+// One line on stderr, "libleak: " prefixed; built in a stack buffer, written with write(2).
+void log_line(const char* a, const char* b = nullptr, const char* c = nullptr, const char* d = nullptr);
+// getenv without locale or allocation: scans environ directly.
+const char* env_get(const char* name);
+
+// ---- config.cpp ------------------------------------------------------------------------------
+struct Config {
+  char output[512];         // LIBLEAK_OUTPUT template, "%p" expands to the pid
+  uint32_t depth;           // LIBLEAK_DEPTH: frames kept per stack
+  uint32_t epoch_ms;        // LIBLEAK_EPOCH_MS: length of a birth epoch
+  uint32_t interval_ms;     // LIBLEAK_INTERVAL_MS: periodic trace writes, 0 = only at exit
+  uint32_t callsites_log2;  // LIBLEAK_CALLSITES: capacity of the callsite table (log2)
+  bool scan;                // LIBLEAK_SCAN: reachability scan at exit
+  bool python_malloc;       // LIBLEAK_PYTHON_MALLOC: force PYTHONMALLOC=malloc for Python
+  int snapshot_signal;      // LIBLEAK_SNAPSHOT_SIGNAL: 0 = off
+  uint32_t follow;          // LIBLEAK_FOLLOW: 0 none, 1 fork, 2 all
+};
+enum Follow : uint32_t { kFollowNone = 0, kFollowFork = 1, kFollowAll = 2 };
+extern Config g_config;
+void config_load();
+
+// ---- per-thread state --------------------------------------------------------------------------
+struct ThreadState {
+  bool in_hook;  // set while libleak runs on this thread: nested allocations go straight through
+};
+extern LIBLEAK_TLS ThreadState t_state;
+
+// Marks the current thread as inside libleak for the lifetime of the guard. `entered()` is false
+// when the thread was already inside (recursion through dlsym, libunwind or a signal handler).
+class HookGuard {
+ public:
+  HookGuard() : entered_(!t_state.in_hook) { t_state.in_hook = true; }
+  ~HookGuard() {
+    if (entered_) t_state.in_hook = false;
+  }
+  bool entered() const { return entered_; }
+  HookGuard(const HookGuard&) = delete;
+  HookGuard& operator=(const HookGuard&) = delete;
+
+ private:
+  bool entered_;
+};
+
+// ---- recorder.cpp: what the hooks call ---------------------------------------------------------
+enum : uint32_t { kDomainMalloc = 0, kDomainGmp = 1 };
+// Both must be called inside an entered HookGuard. `skip_ip` is unused padding for symmetry.
+void record_alloc(void* p, size_t size, uint32_t domain);
+// Returns true when p was a tracked block (and removes it). Safe for pointers never seen.
+bool record_free(void* p);
+// Size of a tracked live block, 0 when unknown.
+size_t tracked_size(void* p);
+bool recorder_ready();
+void recorder_init();  // idempotent, single-threaded (constructor)
+
+struct Counters {
+  std::atomic<uint64_t> allocations;
+  std::atomic<uint64_t> frees;
+  std::atomic<uint64_t> unknown_frees;
+  std::atomic<uint64_t> dropped_callsites;
+  std::atomic<uint64_t> dropped_blocks;
+  std::atomic<uint64_t> reentrant;
+  std::atomic<uint64_t> write_failures;
+  std::atomic<uint64_t> inherited_frees;
+  std::atomic<uint64_t> scan_roots_bytes;
+  alignas(64) std::atomic<int64_t> live_bytes;
+  std::atomic<int64_t> live_blocks;
+  std::atomic<int64_t> peak_live_bytes;
+};
+extern Counters g_counters;
+
+// ---- unwind.cpp --------------------------------------------------------------------------------
+void unwind_init();
+// Fills up to `max` return addresses of the caller of the allocation function, innermost first,
+// libleak's own frames removed. Returns the count.
+int unwind_stack(uintptr_t* out, int max);
+bool in_own_module(uintptr_t ip);
+
+// ---- modules.cpp ---------------------------------------------------------------------------------
+void modules_init();
+void modules_refresh();  // after dlopen/dlclose: records loads and unloads, bumps the generation
+uint32_t modules_generation();
+
+// ---- lifecycle.cpp -------------------------------------------------------------------------------
+uint64_t current_epoch();  // birth epoch of an allocation made now
+bool trace_is_root_process();  // the process the user started, not a descendant
+void* real_malloc(size_t n);   // the real allocator, unrecorded (hooks.cpp)
+void real_free(void* p);
+void hooks_init();
+}  // namespace libleak

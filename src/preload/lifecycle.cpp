@@ -1,0 +1,186 @@
+// Start-up, the background thread, fork, and the final write at exit.
+// The constructor runs before the program's own initialisers; the destructor runs from _dl_fini
+// after the program's destructors, so what is still live then was never freed.
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "libleak/trace_format.h"
+#include "recorder.h"
+#include "scan.h"
+#include "timeline.h"
+#include "trace_writer.h"
+
+namespace libleak {
+
+LIBLEAK_TLS ThreadState t_state;
+
+void trace_writer_init();
+
+namespace {
+
+bool g_root = true;      // started by the user, not an exec'd descendant
+bool g_active = false;   // this process records and writes a trace
+std::atomic<uint32_t> g_thread_wake{0};
+std::atomic<bool> g_thread_stop{false};
+std::atomic<bool> g_thread_running{false};
+std::atomic<bool> g_snapshot_requested{false};
+std::atomic<bool> g_finished{false};
+std::atomic<pid_t> g_background_tid{0};
+
+long futex(std::atomic<uint32_t>* addr, int op, uint32_t val, const timespec* timeout) {
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), op, val, timeout, nullptr, 0);
+}
+
+uint32_t tick_ms() { return g_config.epoch_ms < 1000 ? g_config.epoch_ms : 1000; }
+
+void* background_main(void*) {
+  HookGuard guard;  // this thread's own allocations (none expected) are never recorded
+  prctl(PR_SET_NAME, "libleak", 0, 0, 0);
+  g_background_tid.store(pid_t(syscall(SYS_gettid)), std::memory_order_relaxed);
+  uint64_t last_write = now_monotonic_ns();
+  while (!g_thread_stop.load(std::memory_order_acquire)) {
+    uint32_t ms = tick_ms();
+    timespec ts{time_t(ms / 1000), long(ms % 1000) * 1000000L};
+    uint32_t seen = g_thread_wake.load(std::memory_order_acquire);
+    futex(&g_thread_wake, FUTEX_WAIT_PRIVATE, seen, &ts);
+    if (g_thread_stop.load(std::memory_order_acquire)) break;
+    timeline_sample();
+    uint64_t now = now_monotonic_ns();
+    bool periodic = g_config.interval_ms && now - last_write >= uint64_t(g_config.interval_ms) * 1000000u;
+    if (g_snapshot_requested.exchange(false) || periodic) {
+      trace_write({trace::kExitRunning, 0, false});
+      last_write = now;
+    }
+  }
+  g_thread_running.store(false, std::memory_order_release);
+  return nullptr;
+}
+
+void start_background_thread() {
+  if (!g_active || (!g_config.interval_ms && !g_config.snapshot_signal && g_config.epoch_ms == 0)) return;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  // The thread must never run the program's signal handlers: block everything while creating it.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t tid;
+  g_thread_stop.store(false);
+  g_thread_running.store(true);
+  if (pthread_create(&tid, &attr, background_main, nullptr) != 0) g_thread_running.store(false);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_attr_destroy(&attr);
+}
+
+void stop_background_thread() {
+  if (!g_thread_running.load(std::memory_order_acquire)) return;
+  g_thread_stop.store(true, std::memory_order_release);
+  g_thread_wake.fetch_add(1, std::memory_order_release);
+  futex(&g_thread_wake, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  // Wait (bounded) for its last iteration, so the final write does not race a timeline sample.
+  for (int i = 0; i < 2000 && g_thread_running.load(std::memory_order_acquire); ++i) usleep(100);
+}
+
+void on_snapshot_signal(int) {
+  g_snapshot_requested.store(true, std::memory_order_relaxed);
+  g_thread_wake.fetch_add(1, std::memory_order_release);
+  futex(&g_thread_wake, FUTEX_WAKE_PRIVATE, 1, nullptr);
+}
+
+void after_fork_child() {
+  if (!g_active) return;
+  if (g_config.follow == kFollowNone) {
+    g_active = false;
+    return;
+  }
+  g_root = false;
+  recorder_after_fork_child();
+  trace_reset_after_fork();
+  g_thread_running.store(false);
+  start_background_thread();
+}
+
+// Python objects come from pymalloc arenas unless PYTHONMALLOC=malloc: make them visible.
+bool is_python_interpreter() {
+  char exe[512];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return false;
+  exe[n] = 0;
+  const char* base = exe;
+  for (const char* p = exe; *p; ++p)
+    if (*p == '/') base = p + 1;
+  return str_starts_with(base, "python");
+}
+
+void decide_root() {
+  // The first traced process names itself in the environment; descendants see another pid.
+  const char* root = env_get("LIBLEAK_ROOT_PID");
+  char self[24];
+  fmt_u64(self, sizeof self, 0, uint64_t(getpid()));
+  if (!root) {
+    setenv("LIBLEAK_ROOT_PID", self, 1);
+    g_root = true;
+  } else {
+    g_root = str_eq(root, self);  // same pid: a wrapper that exec'd the real program
+  }
+  g_active = g_root || g_config.follow == kFollowAll;
+}
+
+}  // namespace
+
+bool trace_is_root_process() { return g_root; }
+
+pid_t background_thread_tid() {
+  return g_thread_running.load(std::memory_order_acquire) ? g_background_tid.load(std::memory_order_relaxed) : 0;
+}
+
+void request_snapshot() { on_snapshot_signal(0); }
+
+bool libleak_active() { return g_active; }
+
+void write_final(uint32_t exit_kind, int32_t code, bool scan) {
+  if (!g_active || g_finished.exchange(true)) return;
+  stop_background_thread();
+  HookGuard guard;
+  timeline_sample();
+  if (scan && g_config.scan && scan_for_leaks()) trace_set_flags(trace::kFlagScanDone);
+  trace_write({exit_kind, code, true});
+}
+
+__attribute__((constructor(101))) void libleak_start() {
+  config_load();
+  hooks_init();
+  decide_root();
+  if (!g_active) return;
+  recorder_init();
+  if (!recorder_ready()) {
+    g_active = false;
+    return;
+  }
+  trace_writer_init();
+  timeline_init(g_callsites.capacity(), tick_ms());
+  if (g_config.python_malloc && is_python_interpreter() && !env_get("PYTHONMALLOC")) {
+    setenv("PYTHONMALLOC", "malloc", 1);
+    trace_set_flags(trace::kFlagPythonMallocForced);
+  }
+  pthread_atfork(nullptr, nullptr, after_fork_child);
+  if (g_config.snapshot_signal) {
+    struct sigaction sa {};
+    sa.sa_handler = on_snapshot_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(g_config.snapshot_signal, &sa, nullptr);
+  }
+  start_background_thread();
+}
+
+__attribute__((destructor(101))) void libleak_finish() { write_final(trace::kExitNormal, 0, true); }
+
+}  // namespace libleak

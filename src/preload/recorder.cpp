@@ -1,0 +1,123 @@
+// The recorder: attributes each allocation to its call stack and each free to its allocation.
+// Runs inside malloc/free under an entered HookGuard: lock-free, no heap allocation.
+#include "recorder.h"
+
+namespace libleak {
+
+LiveTable g_live;
+CallsiteTable g_callsites;
+Counters g_counters;
+uint64_t g_start_ms = 0;
+uint32_t g_fork_gen = 0;
+std::atomic<uint32_t> g_dlopen_pending{0};
+static std::atomic<bool> g_ready{false};
+
+bool recorder_ready() { return g_ready.load(std::memory_order_acquire); }
+
+void recorder_init() {
+  if (g_ready.load(std::memory_order_relaxed)) return;
+  g_start_ms = now_coarse_ms();
+  unwind_init();
+  modules_init();
+  if (!g_callsites.init(g_config.callsites_log2, g_config.depth)) {
+    log_line("cannot map the callsite table; recording is off");
+    return;
+  }
+  // Release: hooks that see ready also see the tables and configuration.
+  g_ready.store(true, std::memory_order_release);
+}
+
+uint64_t current_epoch() {
+  uint64_t e = (now_coarse_ms() - g_start_ms) / g_config.epoch_ms;
+  return e < 0xffff ? e : 0xffff;
+}
+
+static void account_alloc(uint64_t size) {
+  g_counters.allocations.fetch_add(1, std::memory_order_relaxed);
+  g_counters.live_blocks.fetch_add(1, std::memory_order_relaxed);
+  int64_t now = g_counters.live_bytes.fetch_add(int64_t(size), std::memory_order_relaxed) + int64_t(size);
+  int64_t peak = g_counters.peak_live_bytes.load(std::memory_order_relaxed);
+  while (now > peak && !g_counters.peak_live_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
+void record_alloc(void* p, size_t size, uint32_t domain) {
+  if (!p || !recorder_ready()) return;
+  uintptr_t frames[256];
+  uint32_t depth = uint32_t(unwind_stack(frames, int(g_config.depth)));
+  uint64_t hash = hash_stack(frames, depth, domain);
+  uint32_t gen = modules_generation() + (g_dlopen_pending.load(std::memory_order_relaxed) ? 1 : 0);
+  uint32_t id = g_callsites.intern(hash, frames, depth, domain, gen);
+  if (id == CallsiteTable::kOverflow) g_counters.dropped_callsites.fetch_add(1, std::memory_order_relaxed);
+  if (!g_live.insert(reinterpret_cast<uintptr_t>(p), size, id, uint32_t(current_epoch()), g_fork_gen)) {
+    g_counters.dropped_blocks.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  g_callsites.entry(id).on_alloc(size);
+  account_alloc(size);
+}
+
+bool record_free(void* p) {
+  LiveBlock b;
+  if (!record_detach(p, &b)) return false;
+  record_settle(b);
+  return true;
+}
+
+bool record_detach(void* p, LiveBlock* out) {
+  if (!p || !recorder_ready()) return false;
+  if (!g_live.remove(reinterpret_cast<uintptr_t>(p), out)) {
+    g_counters.unknown_frees.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+void record_reattach(void* p, const LiveBlock& b) {
+  // The block never left the program: put it back with its original callsite and birth epoch.
+  if (!g_live.insert(reinterpret_cast<uintptr_t>(p), b.size, b.callsite, b.epoch, b.fork_gen)) {
+    g_counters.dropped_blocks.fetch_add(1, std::memory_order_relaxed);
+    record_settle(b);
+  }
+}
+
+void record_settle(const LiveBlock& b) {
+  // A block inherited from the parent process is not this process's to count: the child's
+  // counters started at zero when it was forked.
+  if (b.fork_gen < g_fork_gen) {
+    g_counters.inherited_frees.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  g_callsites.entry(b.callsite).on_free(b.size);
+  g_counters.frees.fetch_add(1, std::memory_order_relaxed);
+  g_counters.live_blocks.fetch_sub(1, std::memory_order_relaxed);
+  g_counters.live_bytes.fetch_sub(int64_t(b.size), std::memory_order_relaxed);
+}
+
+void recorder_after_fork_child() {
+  if (!recorder_ready()) return;
+  if (g_fork_gen < LiveTable::kMaxForkGen) ++g_fork_gen;
+  uint32_t n = g_callsites.count();
+  for (uint32_t i = 0; i < n; ++i) {
+    Callsite& c = g_callsites.entry(i);
+    c.live_bytes.store(0, std::memory_order_relaxed);
+    c.live_blocks.store(0, std::memory_order_relaxed);
+    c.total_allocs.store(0, std::memory_order_relaxed);
+    c.total_bytes.store(0, std::memory_order_relaxed);
+    c.peak_live_bytes.store(0, std::memory_order_relaxed);
+  }
+  g_counters.allocations.store(0);
+  g_counters.frees.store(0);
+  g_counters.unknown_frees.store(0);
+  g_counters.live_bytes.store(0);
+  g_counters.live_blocks.store(0);
+  g_counters.peak_live_bytes.store(0);
+  g_start_ms = now_coarse_ms();
+}
+
+size_t tracked_size(void* p) {
+  LiveBlock b;
+  return g_live.find(reinterpret_cast<uintptr_t>(p), &b) ? size_t(b.size) : 0;
+}
+
+}  // namespace libleak

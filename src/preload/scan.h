@@ -1,0 +1,13 @@
+// Reachability scan at exit: which live blocks can the program still reach?
+// Conservative, like LeakSanitizer and the Boehm collector: roots are the writable segments of
+// every loaded module, every thread's stack, registers and static TLS; any aligned word that
+// points into a live block (its start or interior) keeps that block and what it points to alive.
+#pragma once
+
+namespace libleak {
+
+// Fills unreachable_* and indirect_* of every callsite. Returns false when it could not run
+// (no memory for its scratch arrays); the trace then carries no unreachable verdicts.
+bool scan_for_leaks();
+
+}  // namespace libleak

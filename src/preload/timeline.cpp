@@ -1,0 +1,64 @@
+// Timeline sampling; see timeline.h. Runs on the background thread (and the exit path, which
+// takes one final sample); never on the malloc path.
+#include "timeline.h"
+
+#include "recorder.h"
+
+namespace libleak {
+
+namespace {
+uint64_t* g_total = nullptr;
+uint64_t* g_series = nullptr;  // [callsite][kTimelineSamples]
+uint32_t g_max_callsites = 0;
+uint32_t g_samples = 0;
+uint64_t g_interval_ms = 0;
+uint32_t g_skip = 0;  // samples to skip before the next one is stored, after compaction
+
+void compact() {
+  // Keep samples 0, 2, 4, ...: the series stays evenly spaced at twice the interval.
+  uint32_t n = g_callsites.count() < g_max_callsites ? g_callsites.count() : g_max_callsites;
+  for (uint32_t i = 0; i < kTimelineSamples / 2; ++i) {
+    g_total[i] = g_total[2 * i];
+    for (uint32_t c = 0; c < n; ++c) g_series[c * kTimelineSamples + i] = g_series[c * kTimelineSamples + 2 * i];
+  }
+  g_samples = kTimelineSamples / 2;
+  g_interval_ms *= 2;
+}
+}  // namespace
+
+void timeline_init(uint32_t max_callsites, uint32_t interval_ms) {
+  g_max_callsites = max_callsites;
+  g_interval_ms = interval_ms;
+  g_total = static_cast<uint64_t*>(sys_map(kTimelineSamples * sizeof(uint64_t)));
+  g_series = static_cast<uint64_t*>(sys_map(uint64_t(max_callsites) * kTimelineSamples * sizeof(uint64_t)));
+}
+
+void timeline_sample() {
+  if (!g_total || !g_series) return;
+  static uint32_t ticks = 0;
+  // After a compaction the background thread still ticks at the base interval: store every
+  // 2^k-th tick so the spacing matches.
+  if (++ticks < (1u << g_skip)) return;
+  ticks = 0;
+  if (g_samples == kTimelineSamples) {
+    compact();
+    ++g_skip;
+  }
+  uint32_t i = g_samples;
+  g_total[i] = uint64_t(g_counters.live_bytes.load(std::memory_order_relaxed));
+  uint32_t n = g_callsites.count() < g_max_callsites ? g_callsites.count() : g_max_callsites;
+  for (uint32_t c = 0; c < n; ++c) {
+    int64_t v = g_callsites.entry(c).live_bytes.load(std::memory_order_relaxed);
+    g_series[c * kTimelineSamples + i] = v > 0 ? uint64_t(v) : 0;
+  }
+  g_samples = i + 1;
+}
+
+uint32_t timeline_samples() { return g_samples; }
+uint64_t timeline_interval_ms() { return g_interval_ms; }
+const uint64_t* timeline_total() { return g_total; }
+const uint64_t* timeline_series(uint32_t c) {
+  return g_series && c < g_max_callsites ? g_series + uint64_t(c) * kTimelineSamples : nullptr;
+}
+
+}  // namespace libleak

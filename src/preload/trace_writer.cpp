@@ -1,0 +1,327 @@
+// Trace serialisation. Builds the file through a small mmap'd buffer with write(2), back-patches
+// section sizes with pwrite(2), then renames the temporary file over the final name.
+#include "trace_writer.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "libleak/trace_format.h"
+#include "modules.h"
+#include "recorder.h"
+#include "timeline.h"
+
+namespace libleak {
+
+namespace t = trace;
+
+namespace {
+
+std::atomic<bool> g_writing{false};
+std::atomic<uint32_t> g_flags{0};
+uint64_t g_start_realtime_ns = 0;
+
+class FileSink {
+ public:
+  static constexpr uint64_t kBufBytes = 1 << 20;
+  bool open(const char* path) {
+    fd_ = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd_ < 0) return false;
+    buf_ = static_cast<char*>(sys_map(kBufBytes));
+    return buf_ != nullptr;
+  }
+  void put(const void* data, uint64_t n) {
+    auto* p = static_cast<const char*>(data);
+    while (n) {
+      if (used_ == kBufBytes) flush();
+      uint64_t take = n < kBufBytes - used_ ? n : kBufBytes - used_;
+      for (uint64_t i = 0; i < take; ++i) buf_[used_ + i] = p[i];
+      used_ += take;
+      p += take;
+      n -= take;
+    }
+  }
+  void pad8() {
+    static const char zeros[8] = {};
+    put(zeros, (8 - offset() % 8) % 8);
+  }
+  uint64_t offset() const { return written_ + used_; }
+  void patch(uint64_t at, const void* data, uint64_t n) {
+    flush();
+    if (pwrite(fd_, data, n, off_t(at)) != ssize_t(n)) ok_ = false;
+  }
+  bool close() {
+    flush();
+    if (fd_ >= 0 && ::close(fd_) != 0) ok_ = false;
+    sys_unmap(buf_, kBufBytes);
+    return ok_;
+  }
+  // Section helpers: begin() reserves the header, end() back-patches its size.
+  uint64_t begin(uint32_t type) {
+    t::SectionHeader h{type, 0, 0};
+    uint64_t at = offset();
+    put(&h, sizeof h);
+    return at;
+  }
+  void end(uint64_t at, uint32_t type) {
+    t::SectionHeader h{type, 0, offset() - at - sizeof h};
+    pad8();
+    patch(at, &h, sizeof h);
+    ++sections_;
+  }
+  uint32_t sections() const { return sections_; }
+
+ private:
+  void flush() {
+    const char* p = buf_;
+    uint64_t n = used_;
+    while (n) {
+      ssize_t w = ::write(fd_, p, n);
+      if (w <= 0) {
+        ok_ = false;
+        break;
+      }
+      p += w;
+      n -= uint64_t(w);
+    }
+    written_ += used_;
+    used_ = 0;
+  }
+  int fd_ = -1;
+  char* buf_ = nullptr;
+  uint64_t used_ = 0;
+  uint64_t written_ = 0;
+  uint32_t sections_ = 0;
+  bool ok_ = true;
+};
+
+void write_process(FileSink& out, const WriteRequest& req) {
+  char cmdline[8192];
+  uint32_t len = 0, argc = 0;
+  int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n;
+    while (len < sizeof cmdline && (n = ::read(fd, cmdline + len, sizeof cmdline - len)) > 0) len += uint32_t(n);
+    ::close(fd);
+  }
+  if (len && cmdline[len - 1] != 0) cmdline[len - 1] = 0;  // truncated: keep it NUL-terminated
+  for (uint32_t i = 0; i < len; ++i) argc += cmdline[i] == 0;
+  t::ProcessRecord p{};
+  p.pid = uint64_t(getpid());
+  p.ppid = uint64_t(getppid());
+  p.start_time_ns = g_start_realtime_ns;
+  p.write_time_ns = now_realtime_ns();
+  p.exit_kind = req.exit_kind;
+  p.exit_code = req.exit_code;
+  p.flags = g_flags.load(std::memory_order_relaxed);
+  p.max_depth = g_config.depth;
+  p.epoch_ms = g_config.epoch_ms;
+  p.epoch_count = uint32_t(current_epoch()) + 1;
+  p.argc = argc;
+  p.cmdline_bytes = len;
+  uint64_t at = out.begin(t::kProcess);
+  out.put(&p, sizeof p);
+  out.put(cmdline, len);
+  out.end(at, t::kProcess);
+}
+
+void write_modules(FileSink& out) {
+  uint64_t at = out.begin(t::kModules);
+  uint32_t n = modules_count();
+  for (uint32_t i = 0; i < n; ++i) {
+    const ModuleEntry& m = module_at(i);
+    t::ModuleRecord r{m.load_bias, m.start, m.end, m.load_gen, m.unload_gen.load(std::memory_order_acquire),
+                      m.path_len, m.build_id_len};
+    out.put(&r, sizeof r);
+    out.put(m.path, m.path_len);
+    out.put(m.build_id, m.build_id_len);
+    out.pad8();
+  }
+  out.end(at, t::kModules);
+}
+
+// Live blocks by birth bucket for every callsite, in one pass over the live table.
+uint32_t* born_histograms(uint32_t callsites, uint32_t epoch_count, uint64_t* bytes) {
+  *bytes = (uint64_t(callsites) * t::kBornBuckets * sizeof(uint32_t) + 4095) & ~uint64_t(4095);
+  auto* born = static_cast<uint32_t*>(sys_map(*bytes));
+  if (!born) return nullptr;
+  g_live.for_each([&](const LiveBlock& b) {
+    if (b.callsite >= callsites || b.fork_gen < g_fork_gen) return;  // inherited: the parent reports it
+    uint64_t e = b.epoch < epoch_count ? b.epoch : epoch_count - 1;
+    born[b.callsite * t::kBornBuckets + e * t::kBornBuckets / epoch_count]++;
+  });
+  return born;
+}
+
+bool has_data(const Callsite& c) {
+  return c.published.load(std::memory_order_acquire) && c.total_allocs.load(std::memory_order_relaxed);
+}
+
+void write_callsites(FileSink& out) {
+  uint32_t n = g_callsites.count();
+  uint32_t epoch_count = uint32_t(current_epoch()) + 1;
+  uint64_t born_bytes;
+  uint32_t* born = born_histograms(n, epoch_count, &born_bytes);
+  uint64_t at = out.begin(t::kCallsites);
+  for (uint32_t i = 0; i < n; ++i) {
+    const Callsite& c = g_callsites.entry(i);
+    if (!has_data(c)) continue;
+    t::CallsiteRecord r{};
+    r.stack_hash = c.hash;
+    r.total_allocs = c.total_allocs.load(std::memory_order_relaxed);
+    r.total_bytes = c.total_bytes.load(std::memory_order_relaxed);
+    int64_t live_blocks = c.live_blocks.load(std::memory_order_relaxed);
+    int64_t live_bytes = c.live_bytes.load(std::memory_order_relaxed);
+    r.live_blocks = live_blocks > 0 ? uint64_t(live_blocks) : 0;
+    r.live_bytes = live_bytes > 0 ? uint64_t(live_bytes) : 0;
+    r.peak_live_bytes = uint64_t(c.peak_live_bytes.load(std::memory_order_relaxed));
+    r.unreachable_blocks = c.unreachable_blocks;
+    r.unreachable_bytes = c.unreachable_bytes;
+    r.indirect_blocks = c.indirect_blocks;
+    r.indirect_bytes = c.indirect_bytes;
+    if (born)
+      for (uint32_t b = 0; b < t::kBornBuckets; ++b) r.born[b] = born[i * t::kBornBuckets + b];
+    r.depth = c.depth;
+    r.domain = c.domain;
+    r.module_gen = c.module_gen;
+    out.put(&r, sizeof r);
+    out.put(g_callsites.frames(c), uint64_t(c.depth) * sizeof(uint64_t));
+  }
+  out.end(at, t::kCallsites);
+  sys_unmap(born, born_bytes);
+}
+
+void write_timeline(FileSink& out) {
+  uint32_t samples = timeline_samples();
+  if (!samples) return;
+  // Series for the callsites holding the most live bytes now: enough to plot what grows.
+  constexpr uint32_t kTop = 32;
+  uint32_t top[kTop];
+  uint64_t top_bytes[kTop];
+  uint32_t ntop = 0;
+  uint32_t n = g_callsites.count();
+  for (uint32_t i = 0; i < n; ++i) {
+    const Callsite& c = g_callsites.entry(i);
+    int64_t v = c.live_bytes.load(std::memory_order_relaxed);
+    if (!has_data(c) || v <= 0 || !timeline_series(i)) continue;
+    uint32_t pos = ntop < kTop ? ntop++ : kTop;
+    if (pos == kTop) {
+      if (uint64_t(v) <= top_bytes[kTop - 1]) continue;
+      pos = kTop - 1;
+    }
+    while (pos > 0 && top_bytes[pos - 1] < uint64_t(v)) {
+      top[pos] = top[pos - 1];
+      top_bytes[pos] = top_bytes[pos - 1];
+      --pos;
+    }
+    top[pos] = i;
+    top_bytes[pos] = uint64_t(v);
+  }
+  uint64_t at = out.begin(t::kTimeline);
+  t::TimelineHeader h{timeline_interval_ms(), samples, ntop};
+  out.put(&h, sizeof h);
+  out.put(timeline_total(), uint64_t(samples) * sizeof(uint64_t));
+  for (uint32_t k = 0; k < ntop; ++k) {
+    t::SeriesRecord s{g_callsites.entry(top[k]).hash};
+    out.put(&s, sizeof s);
+    out.put(timeline_series(top[k]), uint64_t(samples) * sizeof(uint64_t));
+  }
+  out.end(at, t::kTimeline);
+}
+
+void write_stats(FileSink& out) {
+  t::StatsRecord s{};
+  s.allocations = g_counters.allocations.load(std::memory_order_relaxed);
+  s.frees = g_counters.frees.load(std::memory_order_relaxed);
+  s.unknown_frees = g_counters.unknown_frees.load(std::memory_order_relaxed);
+  s.dropped_callsites = g_counters.dropped_callsites.load(std::memory_order_relaxed);
+  s.dropped_blocks = g_counters.dropped_blocks.load(std::memory_order_relaxed);
+  s.reentrant = g_counters.reentrant.load(std::memory_order_relaxed);
+  s.peak_live_bytes = uint64_t(g_counters.peak_live_bytes.load(std::memory_order_relaxed));
+  int64_t lb = g_counters.live_bytes.load(std::memory_order_relaxed);
+  int64_t lk = g_counters.live_blocks.load(std::memory_order_relaxed);
+  s.live_bytes = lb > 0 ? uint64_t(lb) : 0;
+  s.live_blocks = lk > 0 ? uint64_t(lk) : 0;
+  s.scan_roots_bytes = g_counters.scan_roots_bytes.load(std::memory_order_relaxed);
+  s.write_failures = g_counters.write_failures.load(std::memory_order_relaxed);
+  uint64_t at = out.begin(t::kStats);
+  out.put(&s, sizeof s);
+  out.end(at, t::kStats);
+}
+
+}  // namespace
+
+void trace_output_path(char* out, uint64_t cap) {
+  // "%p" expands to the pid; descendants of the first traced process that share a fixed name
+  // get ".<pid>" appended so no process overwrites another's trace.
+  uint64_t pid = uint64_t(getpid());
+  size_t n = 0;
+  bool has_pid = false;
+  for (const char* s = g_config.output; *s && n + 24 < cap; ++s) {
+    if (s[0] == '%' && s[1] == 'p') {
+      n = fmt_u64(out, cap, n, pid);
+      has_pid = true;
+      ++s;
+    } else {
+      out[n++] = *s;
+    }
+  }
+  out[n] = 0;
+  if (!has_pid && !trace_is_root_process()) {
+    n = fmt_str(out, cap, n, ".");
+    fmt_u64(out, cap, n, pid);
+  }
+}
+
+void trace_set_flags(uint32_t flags) { g_flags.fetch_or(flags, std::memory_order_relaxed); }
+
+void trace_reset_after_fork() {
+  g_writing.store(false, std::memory_order_relaxed);
+  trace_set_flags(t::kFlagForkChild);
+}
+
+bool trace_write(const WriteRequest& req) {
+  if (!recorder_ready()) return false;
+  if (!g_start_realtime_ns) g_start_realtime_ns = now_realtime_ns();
+  // One writer at a time; never taken on the malloc path.
+  while (g_writing.exchange(true, std::memory_order_acquire)) {
+    if (!req.wait) return false;
+    sched_yield();
+  }
+  char path[600], tmp[640];
+  trace_output_path(path, sizeof path);
+  size_t n = fmt_str(tmp, sizeof tmp, 0, path);
+  n = fmt_str(tmp, sizeof tmp, n, ".tmp.");
+  fmt_u64(tmp, sizeof tmp, n, uint64_t(getpid()));
+  unlink(tmp);  // a stale temporary from an earlier write of this pid
+  FileSink out;
+  bool ok = out.open(tmp);
+  if (ok) {
+    t::FileHeader h{};
+    for (int i = 0; i < 8; ++i) h.magic[i] = t::kMagic[i];
+    h.version = t::kVersion;
+    h.header_size = sizeof h;
+    out.put(&h, sizeof h);
+    write_process(out, req);
+    write_modules(out);
+    write_callsites(out);
+    write_timeline(out);
+    write_stats(out);
+    h.file_size = out.offset();
+    h.section_count = out.sections();
+    out.patch(0, &h, sizeof h);
+    ok = out.close() && rename(tmp, path) == 0;
+  }
+  if (!ok) {
+    unlink(tmp);
+    if (g_counters.write_failures.fetch_add(1, std::memory_order_relaxed) == 0)
+      log_line("cannot write the trace to ", path, " (the program continues; later writes will retry)");
+  }
+  g_writing.store(false, std::memory_order_release);
+  return ok;
+}
+
+void trace_writer_init() { g_start_realtime_ns = now_realtime_ns(); }
+
+}  // namespace libleak

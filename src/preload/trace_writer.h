@@ -1,0 +1,22 @@
+// Writes the trace file (format in include/libleak/trace_format.h) to a temporary name and
+// renames it into place, so a reader never sees half a file. Never allocates; may run on the
+// background thread, at exit, in a fatal-signal handler or from the public snapshot API.
+#pragma once
+
+#include <stdint.h>
+
+namespace libleak {
+
+struct WriteRequest {
+  uint32_t exit_kind;  // trace::ExitKind
+  int32_t exit_code;
+  bool wait;           // block until another writer finishes (exit), or skip if busy (periodic)
+};
+
+// Returns false when the trace could not be written (counted in write_failures).
+bool trace_write(const WriteRequest& req);
+void trace_set_flags(uint32_t flags);   // ORs trace::ProcessFlags into the next writes
+void trace_reset_after_fork();          // new pid, new output name
+void trace_output_path(char* out, uint64_t cap);  // the final path this process writes
+
+}  // namespace libleak
