@@ -12,6 +12,7 @@
 //   kCallsites  CallsiteRecord[count]: each followed by depth uint64 return addresses
 //   kTimeline   TimelineHeader, uint64 total[samples], then series_count x (SeriesRecord + uint64[samples])
 //   kStats      StatsRecord
+//   kMarks      MarksHeader, MarkRecord[mark_count], MarkLiveRecord[live_count]
 #pragma once
 
 #include <stdint.h>
@@ -39,6 +40,7 @@ enum SectionType : uint32_t {
   kCallsites = 3,
   kTimeline = 4,
   kStats = 5,
+  kMarks = 6,
 };
 
 struct SectionHeader {
@@ -139,5 +141,29 @@ struct StatsRecord {
   uint64_t reserved[5];
 };
 static_assert(sizeof(StatsRecord) == 128);
+
+// Phase marks set through libleak_mark(), and per callsite what is live from after each mark.
+struct MarksHeader {
+  uint32_t mark_count;
+  uint32_t live_count;
+};
+static_assert(sizeof(MarksHeader) == 8);
+
+struct MarkRecord {
+  uint64_t time_ns;  // CLOCK_REALTIME when the mark was set
+  uint32_t epoch;    // first birth epoch after the mark
+  uint32_t label_len;
+  char label[64];    // NUL-padded
+};
+static_assert(sizeof(MarkRecord) == 80);
+
+struct MarkLiveRecord {
+  uint64_t stack_hash;  // the callsite
+  uint32_t mark;        // index into the MarkRecords
+  uint32_t reserved;
+  uint64_t blocks;      // live blocks of this callsite allocated after the mark
+  uint64_t bytes;
+};
+static_assert(sizeof(MarkLiveRecord) == 32);
 
 }  // namespace libleak::trace

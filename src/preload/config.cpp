@@ -55,6 +55,7 @@ void config_load() {
   g_config.callsites_log2 = env_uint("LIBLEAK_CALLSITES_LOG2", 18, 10, 24);
   g_config.scan = env_bool("LIBLEAK_SCAN", true);
   g_config.python_malloc = env_bool("LIBLEAK_PYTHON_MALLOC", true);
+  g_config.crash_handlers = env_bool("LIBLEAK_CRASH_HANDLERS", true);
   g_config.snapshot_signal = int(env_uint("LIBLEAK_SNAPSHOT_SIGNAL", 0, 0, 64));
   const char* follow = env_get("LIBLEAK_FOLLOW");
   g_config.follow = kFollowAll;

@@ -261,4 +261,5 @@ void real_free(void* p) {
   real.free(p);
 }
 void hooks_init() { resolve_real(); }
+size_t real_usable_size(void* p) { return real.malloc_usable_size ? real.malloc_usable_size(p) : 0; }
 }  // namespace libleak

@@ -45,6 +45,7 @@ struct Config {
   bool python_malloc;       // LIBLEAK_PYTHON_MALLOC: force PYTHONMALLOC=malloc for Python
   int snapshot_signal;      // LIBLEAK_SNAPSHOT_SIGNAL: 0 = off
   uint32_t follow;          // LIBLEAK_FOLLOW: 0 none, 1 fork, 2 all
+  bool crash_handlers;      // LIBLEAK_CRASH_HANDLERS: write the trace on fatal signals
 };
 enum Follow : uint32_t { kFollowNone = 0, kFollowFork = 1, kFollowAll = 2 };
 extern Config g_config;
@@ -116,5 +117,6 @@ uint64_t current_epoch();  // birth epoch of an allocation made now
 bool trace_is_root_process();  // the process the user started, not a descendant
 void* real_malloc(size_t n);   // the real allocator, unrecorded (hooks.cpp)
 void real_free(void* p);
+size_t real_usable_size(void* p);
 void hooks_init();
 }  // namespace libleak

@@ -1,6 +1,7 @@
 // Start-up, the background thread, fork, and the final write at exit.
 // The constructor runs before the program's own initialisers; the destructor runs from _dl_fini
 // after the program's destructors, so what is still live then was never freed.
+#include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,8 +22,11 @@ LIBLEAK_TLS ThreadState t_state;
 
 void trace_writer_init();
 
+void write_final(uint32_t exit_kind, int32_t code, bool scan);
+
 namespace {
 
+pid_t g_pid = 0;         // getpid() as of start-up or the last fork: differs in a vfork child
 bool g_root = true;      // started by the user, not an exec'd descendant
 bool g_active = false;   // this process records and writes a trace
 std::atomic<uint32_t> g_thread_wake{0};
@@ -62,6 +66,7 @@ void* background_main(void*) {
 }
 
 void start_background_thread() {
+  HookGuard guard;  // the thread's stack and TLS are libleak's, not the program's
   if (!g_active || (!g_config.interval_ms && !g_config.snapshot_signal && g_config.epoch_ms == 0)) return;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
@@ -101,6 +106,7 @@ void after_fork_child() {
     return;
   }
   g_root = false;
+  g_pid = getpid();
   recorder_after_fork_child();
   trace_reset_after_fork();
   g_thread_running.store(false);
@@ -133,6 +139,33 @@ void decide_root() {
   g_active = g_root || g_config.follow == kFollowAll;
 }
 
+// Fatal signals whose default action ends the process: libleak writes the trace, restores the
+// default action and lets the signal take its course. Only installed where the program has not
+// installed a handler of its own (a later handler of the program simply replaces ours).
+constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGHUP, SIGQUIT};
+
+void on_fatal_signal(int sig, siginfo_t*, void*) {
+  int saved = errno;
+  write_final(trace::kExitSignal, sig, false);
+  signal(sig, SIG_DFL);
+  errno = saved;
+  // Faults re-execute the faulting instruction and die with the default action; signals sent by
+  // kill or raise are delivered again once this handler returns (the signal is unblocked then).
+  if (sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGFPE) raise(sig);
+}
+
+void install_fatal_handlers() {
+  for (int sig : kFatalSignals) {
+    struct sigaction old {};
+    if (sigaction(sig, nullptr, &old) != 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) continue;
+    struct sigaction sa {};
+    sa.sa_sigaction = on_fatal_signal;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, nullptr);
+  }
+}
+
 }  // namespace
 
 bool trace_is_root_process() { return g_root; }
@@ -146,7 +179,8 @@ void request_snapshot() { on_snapshot_signal(0); }
 bool libleak_active() { return g_active; }
 
 void write_final(uint32_t exit_kind, int32_t code, bool scan) {
-  if (!g_active || g_finished.exchange(true)) return;
+  // A vfork child shares the parent's memory and runs no fork handlers: it must not touch state.
+  if (!g_active || getpid() != g_pid || g_finished.exchange(true)) return;
   stop_background_thread();
   HookGuard guard;
   timeline_sample();
@@ -157,6 +191,7 @@ void write_final(uint32_t exit_kind, int32_t code, bool scan) {
 __attribute__((constructor(101))) void libleak_start() {
   config_load();
   hooks_init();
+  g_pid = getpid();
   decide_root();
   if (!g_active) return;
   recorder_init();
@@ -178,6 +213,7 @@ __attribute__((constructor(101))) void libleak_start() {
     sigemptyset(&sa.sa_mask);
     sigaction(g_config.snapshot_signal, &sa, nullptr);
   }
+  if (g_config.crash_handlers) install_fatal_handlers();
   start_background_thread();
 }
 

@@ -124,6 +124,25 @@ uint32_t modules_generation() { return g_generation.load(std::memory_order_acqui
 uint32_t modules_count() { return g_count.load(std::memory_order_acquire); }
 const ModuleEntry& module_at(uint32_t i) { return g_modules[i]; }
 
+const ModuleEntry* module_containing(uintptr_t ip) {
+  uint32_t n = modules_count();
+  for (uint32_t i = 0; i < n; ++i) {
+    const ModuleEntry& m = g_modules[i];
+    if (m.start <= ip && ip < m.end && m.unload_gen.load(std::memory_order_relaxed) == UINT32_MAX) return &m;
+  }
+  return nullptr;
+}
+
+bool is_exit_runtime(uintptr_t ip) {
+  if (in_own_module(ip)) return true;
+  const ModuleEntry* m = module_containing(ip);
+  if (!m) return false;
+  const char* base = m->path;
+  for (const char* p = m->path; *p; ++p)
+    if (*p == '/') base = p + 1;
+  return str_starts_with(base, "libc.so") || str_starts_with(base, "ld-linux");
+}
+
 void own_module_range(uintptr_t* start, uintptr_t* end) {
   *start = g_own_start;
   *end = g_own_end;

@@ -26,6 +26,11 @@ struct ModuleEntry {
 inline constexpr uint32_t kMaxModules = 2048;
 uint32_t modules_count();  // entries [0, count) are fully written
 const ModuleEntry& module_at(uint32_t i);
+// The loaded module containing ip, or nullptr.
+const ModuleEntry* module_containing(uintptr_t ip);
+// True for the C runtime's own modules (libc, ld.so) and libleak itself: frames the exit path
+// runs through, which hold no pointers of the program's.
+bool is_exit_runtime(uintptr_t ip);
 // The address range of libleak.so itself, for dropping its frames and skipping its data in scans.
 void own_module_range(uintptr_t* start, uintptr_t* end);
 

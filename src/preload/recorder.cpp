@@ -2,6 +2,8 @@
 // Runs inside malloc/free under an entered HookGuard: lock-free, no heap allocation.
 #include "recorder.h"
 
+#include "marks.h"
+
 namespace libleak {
 
 LiveTable g_live;
@@ -28,7 +30,7 @@ void recorder_init() {
 }
 
 uint64_t current_epoch() {
-  uint64_t e = (now_coarse_ms() - g_start_ms) / g_config.epoch_ms;
+  uint64_t e = (now_coarse_ms() - g_start_ms) / g_config.epoch_ms + marks_epoch_bias();
   return e < 0xffff ? e : 0xffff;
 }
 

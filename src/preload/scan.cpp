@@ -21,6 +21,9 @@
 
 #include <algorithm>
 
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
 #include "modules.h"
 #include "recorder.h"
 
@@ -33,6 +36,10 @@ namespace {
 struct Block {
   uintptr_t start;
   uintptr_t end;
+  // The allocator's header of the chunk that follows this block, which lies inside this block's
+  // last bytes: the allocator's own bins and top pointer point there, so such a pointer is the
+  // allocator's, not the program's, and must not keep this block alive.
+  uintptr_t next_chunk;
   uint32_t callsite;
   uint8_t state;  // kUnreached, kReachable, kLeader, kIndirect
   uint8_t own;    // allocated by this process (not inherited through fork)
@@ -201,7 +208,7 @@ struct Marker {
       if (blocks.data[mid].end <= v) a = mid + 1;
       else b = mid;
     }
-    if (a < blocks.size && blocks.data[a].start <= v) return &blocks.data[a];
+    if (a < blocks.size && blocks.data[a].start <= v && v != blocks.data[a].next_chunk) return &blocks.data[a];
     return nullptr;
   }
   // Scans words in [start, end); blocks found in state `from` move to `to` and are queued.
@@ -267,12 +274,36 @@ void scan_thread(Marker& m, uintptr_t sp, uintptr_t tp, uint64_t tls_bytes) {
   }
 }
 
+// The exiting thread is inside exit(), _dl_fini and libleak: those frames reuse stack the program
+// used earlier and would keep stale pointers "reachable". Start at the innermost frame of the
+// program itself (its caller of exit, or _start after main returned), with the callee-saved
+// registers as they were in that frame, which the runtime frames may have spilled.
 LIBLEAK_NOINLINE void scan_current_thread(Marker& m, uint64_t tls_bytes) {
-  // Spill callee-saved registers so pointers held only in registers are on the stack.
-  __builtin_unwind_init();
-  volatile uintptr_t here = 0;
-  scan_thread(m, reinterpret_cast<uintptr_t>(&here), reinterpret_cast<uintptr_t>(__builtin_thread_pointer()),
-              tls_bytes);
+  unw_context_t context;
+  unw_cursor_t cursor;
+  uintptr_t sp = 0;
+  unw_word_t regs[7] = {};
+  if (unw_getcontext(&context) == 0 && unw_init_local(&cursor, &context) == 0) {
+    do {
+      unw_word_t ip = 0;
+      unw_get_reg(&cursor, UNW_REG_IP, &ip);
+      if (is_exit_runtime(uintptr_t(ip))) continue;
+      unw_word_t v = 0;
+      unw_get_reg(&cursor, UNW_REG_SP, &v);
+      sp = uintptr_t(v);
+      const int callee_saved[] = {UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12, UNW_X86_64_R13,
+                                  UNW_X86_64_R14, UNW_X86_64_R15};
+      for (int i = 0; i < 6; ++i) unw_get_reg(&cursor, callee_saved[i], &regs[i]);
+      break;
+    } while (unw_step(&cursor) > 0);
+  }
+  if (!sp) {  // could not unwind: fall back to everything from here up, stale slots included
+    __builtin_unwind_init();
+    volatile uintptr_t here = 0;
+    sp = reinterpret_cast<uintptr_t>(&here);
+  }
+  m.scan_root(reinterpret_cast<uintptr_t>(regs), reinterpret_cast<uintptr_t>(regs + 7));
+  scan_thread(m, sp, reinterpret_cast<uintptr_t>(__builtin_thread_pointer()), tls_bytes);
 }
 
 void classify(Marker& m) {
@@ -328,9 +359,16 @@ bool scan_for_leaks() {
     g_live.for_each([&](const LiveBlock&) { ++count; });
     if (read_maps(maps) && blocks.reserve(count + 1024) && stack.reserve(count + 1024)) {
       uint32_t gen = g_fork_gen;
+      uint32_t callsites = g_callsites.count();
       g_live.for_each([&](const LiveBlock& b) {
+        // glibc-style chunks: the next chunk's header sits 16 bytes before the end of this
+        // chunk's usable size + 8. Only asked of the C allocator's blocks (GMP arenas are not).
+        bool c_heap = b.callsite < callsites && g_callsites.entry(b.callsite).domain == kDomainMalloc;
+        uintptr_t usable = c_heap ? real_usable_size(reinterpret_cast<void*>(b.address)) : 0;
+        uintptr_t next_chunk = usable >= 24 ? b.address + usable + 8 - 16 : 0;
         // A zero-sized block still has an address worth pointing at: give it one byte.
-        blocks.push(Block{b.address, b.address + (b.size ? b.size : 1), b.callsite, kUnreached, b.fork_gen >= gen});
+        blocks.push(Block{b.address, b.address + (b.size ? b.size : 1), next_chunk, b.callsite, kUnreached,
+                          b.fork_gen >= gen});
       });
       std::sort(blocks.data, blocks.data + blocks.size, [](const Block& a, const Block& b) { return a.start < b.start; });
       uintptr_t lo = blocks.size ? blocks.data[0].start : 0, hi = 0;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "libleak/trace_format.h"
+#include "marks.h"
 #include "modules.h"
 #include "recorder.h"
 #include "timeline.h"
@@ -250,6 +251,49 @@ void write_stats(FileSink& out) {
   out.end(at, t::kStats);
 }
 
+void write_marks(FileSink& out) {
+  uint32_t marks = marks_count();
+  if (!marks) return;
+  // Per callsite and mark: live blocks born at or after the mark's epoch, in one table pass.
+  uint32_t n = g_callsites.count();
+  uint64_t bytes = (uint64_t(n) * marks * 2 * sizeof(uint64_t) + 4095) & ~uint64_t(4095);
+  auto* acc = static_cast<uint64_t*>(sys_map(bytes));
+  if (!acc) return;
+  g_live.for_each([&](const LiveBlock& b) {
+    if (b.callsite >= n || b.fork_gen < g_fork_gen) return;
+    for (uint32_t m = 0; m < marks; ++m) {
+      if (b.epoch < mark_at(m).epoch) continue;
+      uint64_t* slot = acc + (uint64_t(b.callsite) * marks + m) * 2;
+      slot[0] += 1;
+      slot[1] += b.size;
+    }
+  });
+  uint32_t live = 0;
+  for (uint64_t i = 0; i < uint64_t(n) * marks; ++i) live += acc[2 * i] != 0;
+  uint64_t at = out.begin(t::kMarks);
+  t::MarksHeader h{marks, live};
+  out.put(&h, sizeof h);
+  for (uint32_t m = 0; m < marks; ++m) {
+    const Mark& mk = mark_at(m);
+    t::MarkRecord r{};
+    r.time_ns = mk.time_ns;
+    r.epoch = mk.epoch;
+    r.label_len = mk.label_len;
+    for (uint32_t k = 0; k < mk.label_len && k < sizeof r.label; ++k) r.label[k] = mk.label[k];
+    out.put(&r, sizeof r);
+  }
+  for (uint32_t c = 0; c < n; ++c) {
+    for (uint32_t m = 0; m < marks; ++m) {
+      const uint64_t* slot = acc + (uint64_t(c) * marks + m) * 2;
+      if (!slot[0]) continue;
+      t::MarkLiveRecord r{g_callsites.entry(c).hash, m, 0, slot[0], slot[1]};
+      out.put(&r, sizeof r);
+    }
+  }
+  out.end(at, t::kMarks);
+  sys_unmap(acc, bytes);
+}
+
 }  // namespace
 
 void trace_output_path(char* out, uint64_t cap) {
@@ -285,9 +329,10 @@ bool trace_write(const WriteRequest& req) {
   if (!recorder_ready()) return false;
   if (!g_start_realtime_ns) g_start_realtime_ns = now_realtime_ns();
   // One writer at a time; never taken on the malloc path.
-  while (g_writing.exchange(true, std::memory_order_acquire)) {
-    if (!req.wait) return false;
-    sched_yield();
+  // Waiting is bounded: a fatal signal may land on the thread that holds the writer.
+  for (int spins = 0; g_writing.exchange(true, std::memory_order_acquire); ++spins) {
+    if (!req.wait || spins > 20000) return false;
+    usleep(100);
   }
   char path[600], tmp[640];
   trace_output_path(path, sizeof path);
@@ -308,6 +353,7 @@ bool trace_write(const WriteRequest& req) {
     write_callsites(out);
     write_timeline(out);
     write_stats(out);
+    write_marks(out);
     h.file_size = out.offset();
     h.section_count = out.sections();
     out.patch(0, &h, sizeof h);
