@@ -23,6 +23,7 @@ LIBLEAK_TLS ThreadState t_state;
 void trace_writer_init();
 
 void write_final(uint32_t exit_kind, int32_t code, bool scan);
+void python_init();
 
 namespace {
 
@@ -130,13 +131,17 @@ void decide_root() {
   const char* root = env_get("LIBLEAK_ROOT_PID");
   char self[24];
   fmt_u64(self, sizeof self, 0, uint64_t(getpid()));
-  if (!root) {
-    setenv("LIBLEAK_ROOT_PID", self, 1);
-    g_root = true;
-  } else {
-    g_root = str_eq(root, self);  // same pid: a wrapper that exec'd the real program
-  }
+  g_root = !root || str_eq(root, self);  // same pid: a wrapper that exec'd the real program
   g_active = g_root || g_config.follow == kFollowAll;
+}
+
+// After the recorder is ready, so the environment's blocks are tracked like the program's: an
+// untracked block that points at tracked ones would hide them from the exit scan.
+void export_root_pid() {
+  if (!g_root || env_get("LIBLEAK_ROOT_PID")) return;
+  char self[24];
+  fmt_u64(self, sizeof self, 0, uint64_t(getpid()));
+  setenv("LIBLEAK_ROOT_PID", self, 1);
 }
 
 // Fatal signals whose default action ends the process: libleak writes the trace, restores the
@@ -184,8 +189,15 @@ void write_final(uint32_t exit_kind, int32_t code, bool scan) {
   stop_background_thread();
   HookGuard guard;
   timeline_sample();
-  if (scan && g_config.scan && scan_for_leaks()) trace_set_flags(trace::kFlagScanDone);
+  if (scan_recount_kept() || (scan && g_config.scan && scan_for_leaks())) trace_set_flags(trace::kFlagScanDone);
   trace_write({exit_kind, code, true});
+}
+
+// Called from Python's atexit (python.cpp): the interpreter still holds all its state.
+void python_exit_scan() {
+  if (!g_active || !g_config.scan || getpid() != g_pid) return;
+  HookGuard guard;
+  scan_for_leaks();
 }
 
 __attribute__((constructor(101))) void libleak_start() {
@@ -201,10 +213,12 @@ __attribute__((constructor(101))) void libleak_start() {
   }
   trace_writer_init();
   timeline_init(g_callsites.capacity(), tick_ms());
+  export_root_pid();
   if (g_config.python_malloc && is_python_interpreter() && !env_get("PYTHONMALLOC")) {
     setenv("PYTHONMALLOC", "malloc", 1);
     trace_set_flags(trace::kFlagPythonMallocForced);
   }
+  python_init();
   pthread_atfork(nullptr, nullptr, after_fork_child);
   if (g_config.snapshot_signal) {
     struct sigaction sa {};

@@ -231,7 +231,7 @@ struct Marker {
   }
   void drain(uint8_t from, uint8_t to, const Block* self) {
     while (stack.size) {
-      Block& b = blocks.data[--stack.size];
+      Block& b = blocks.data[stack.data[--stack.size]];
       if (readable(maps, b.start, b.end)) scan_range(b.start, b.end, from, to, self);
     }
   }
@@ -316,22 +316,65 @@ void classify(Marker& m) {
   }
 }
 
-void tally(const Scratch<Block>& blocks) {
+// The unreachable blocks of the last scan, kept for scan_recount_kept().
+struct Kept {
+  uintptr_t address;
+  uint64_t size;
+  uint32_t callsite;
+  uint8_t state;
+};
+Kept* g_kept = nullptr;
+uint64_t g_kept_count = 0, g_kept_bytes = 0;
+
+void clear_callsite_verdicts() {
   uint32_t n = g_callsites.count();
   for (uint32_t i = 0; i < n; ++i) {
     Callsite& c = g_callsites.entry(i);
     c.unreachable_blocks = c.unreachable_bytes = c.indirect_blocks = c.indirect_bytes = 0;
   }
+}
+
+void count_verdict(uint32_t callsite, uint8_t state, uint64_t size) {
+  Callsite& c = g_callsites.entry(callsite);
+  if (state == kLeader) c.unreachable_blocks++, c.unreachable_bytes += size;
+  if (state == kIndirect) c.indirect_blocks++, c.indirect_bytes += size;
+}
+
+void tally(const Scratch<Block>& blocks) {
+  clear_callsite_verdicts();
+  uint32_t n = g_callsites.count();
+  uint64_t lost = 0;
   for (uint64_t i = 0; i < blocks.size; ++i) {
     const Block& b = blocks.data[i];
-    if (!b.own || b.callsite >= n) continue;
-    Callsite& c = g_callsites.entry(b.callsite);
-    if (b.state == kLeader) c.unreachable_blocks++, c.unreachable_bytes += b.end - b.start;
-    if (b.state == kIndirect) c.indirect_blocks++, c.indirect_bytes += b.end - b.start;
+    if (!b.own || b.callsite >= n || (b.state != kLeader && b.state != kIndirect)) continue;
+    count_verdict(b.callsite, b.state, b.end - b.start);
+    ++lost;
+  }
+  sys_unmap(g_kept, g_kept_bytes);
+  g_kept_count = 0;
+  g_kept_bytes = (lost + 1) * sizeof(Kept);
+  g_kept = static_cast<Kept*>(sys_map(g_kept_bytes));
+  for (uint64_t i = 0; g_kept && i < blocks.size; ++i) {
+    const Block& b = blocks.data[i];
+    if (!b.own || b.callsite >= n || (b.state != kLeader && b.state != kIndirect)) continue;
+    g_kept[g_kept_count++] = Kept{b.start, b.end - b.start, b.callsite, b.state};
   }
 }
 
 }  // namespace
+
+bool scan_recount_kept() {
+  if (!g_kept) return false;
+  clear_callsite_verdicts();
+  for (uint64_t i = 0; i < g_kept_count; ++i) {
+    const Kept& k = g_kept[i];
+    LiveBlock b;
+    // Still live and still the same block (not a new one at a reused address).
+    if (g_live.find(k.address, &b) && b.callsite == k.callsite && (b.size ? b.size : 1) == k.size)
+      count_verdict(k.callsite, k.state, k.size);
+  }
+  return true;
+}
 
 bool scan_for_leaks() {
   if (!recorder_ready()) return false;
@@ -383,8 +426,24 @@ bool scan_for_leaks() {
         m.scan_root(reinterpret_cast<uintptr_t>(t.regs), reinterpret_cast<uintptr_t>(t.regs + NGREG));
         scan_thread(m, t.sp, t.tp, tls);
       }
+      uint64_t reached = 0;
+      for (uint64_t i = 0; i < blocks.size; ++i) reached += blocks.data[i].state == kReachable;
       classify(m);
       tally(blocks);
+      if (env_get("LIBLEAK_DEBUG")) {
+        char line[200];
+        size_t k = fmt_str(line, sizeof line, 0, "scan: blocks ");
+        k = fmt_u64(line, sizeof line, k, blocks.size);
+        k = fmt_str(line, sizeof line, k, ", reachable ");
+        k = fmt_u64(line, sizeof line, k, reached);
+        k = fmt_str(line, sizeof line, k, ", unreachable ");
+        k = fmt_u64(line, sizeof line, k, g_kept_count);
+        k = fmt_str(line, sizeof line, k, ", root bytes ");
+        k = fmt_u64(line, sizeof line, k, g_counters.scan_roots_bytes.load());
+        k = fmt_str(line, sizeof line, k, ", paused threads ");
+        fmt_u64(line, sizeof line, k, paused);
+        log_line(line);
+      }
       ok = true;
     }
   }

@@ -6,8 +6,12 @@
 
 namespace libleak {
 
-// Fills unreachable_* and indirect_* of every callsite. Returns false when it could not run
-// (no memory for its scratch arrays); the trace then carries no unreachable verdicts.
+// Fills unreachable_* and indirect_* of every callsite, and keeps the list of unreachable blocks.
+// Returns false when it could not run (no memory for its scratch arrays); the trace then carries
+// no unreachable verdicts.
 bool scan_for_leaks();
+// After an early scan (Python's atexit): recounts the kept unreachable blocks that are still live,
+// so what the runtime frees while finalizing is not reported. False when no scan was kept.
+bool scan_recount_kept();
 
 }  // namespace libleak
