@@ -44,3 +44,23 @@ LIBLEAK_EXPORT void _exit(int status) {
 }
 
 LIBLEAK_EXPORT void _Exit(int status) { _exit(status); }
+
+// dlclose: the module registry records the library before it goes and its unload after, so frames
+// of a library that is later unloaded (or replaced at the same address) keep their symbols.
+// dlopen is deliberately not interposed: glibc resolves $ORIGIN and RUNPATH from the caller's
+// address, which would become libleak's. New libraries are picked up by the background thread's
+// refresh, by every trace write and by the refresh before each dlclose; the reader attributes a
+// frame stamped before its library was registered to the next library loaded at that address.
+LIBLEAK_EXPORT int dlclose(void* handle) {
+  using Fn = int (*)(void*);
+  static std::atomic<Fn> real{nullptr};
+  Fn fn = real.load(std::memory_order_relaxed);
+  if (!fn) {
+    fn = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "dlclose"));
+    real.store(fn, std::memory_order_relaxed);
+  }
+  modules_refresh();
+  int rc = fn(handle);
+  modules_refresh();
+  return rc;
+}

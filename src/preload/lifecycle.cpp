@@ -54,6 +54,7 @@ void* background_main(void*) {
     uint32_t seen = g_thread_wake.load(std::memory_order_acquire);
     futex(&g_thread_wake, FUTEX_WAIT_PRIVATE, seen, &ts);
     if (g_thread_stop.load(std::memory_order_acquire)) break;
+    modules_refresh();
     timeline_sample();
     uint64_t now = now_monotonic_ns();
     bool periodic = g_config.interval_ms && now - last_write >= uint64_t(g_config.interval_ms) * 1000000u;

@@ -4,6 +4,7 @@
 #include "modules.h"
 
 #include <elf.h>
+#include <stddef.h>
 #include <link.h>
 #include <sched.h>
 #include <unistd.h>
@@ -107,6 +108,23 @@ void modules_init() {
 void modules_refresh() {
   if (!g_modules) return;
   while (g_refresh_lock.exchange(true, std::memory_order_acquire)) sched_yield();
+  // Cheap test first: glibc counts loads and unloads; nothing changed, nothing to do.
+  struct Counts {
+    unsigned long long adds, subs;
+  } now{0, 0};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t size, void* arg) {
+        if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+          *static_cast<Counts*>(arg) = {info->dlpi_adds, info->dlpi_subs};
+        return 1;
+      },
+      &now);
+  static Counts last{~0ull, ~0ull};
+  if (now.adds == last.adds && now.subs == last.subs && now.adds) {
+    g_refresh_lock.store(false, std::memory_order_release);
+    return;
+  }
+  last = now;
   uint32_t n = g_count.load(std::memory_order_relaxed);
   for (uint32_t i = 0; i < n; ++i) g_modules[i].seen = false;
   uint32_t gen = g_generation.load(std::memory_order_relaxed) + 1;

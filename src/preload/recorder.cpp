@@ -11,7 +11,6 @@ CallsiteTable g_callsites;
 Counters g_counters;
 uint64_t g_start_ms = 0;
 uint32_t g_fork_gen = 0;
-std::atomic<uint32_t> g_dlopen_pending{0};
 static std::atomic<bool> g_ready{false};
 
 bool recorder_ready() { return g_ready.load(std::memory_order_acquire); }
@@ -48,7 +47,7 @@ void record_alloc(void* p, size_t size, uint32_t domain) {
   uintptr_t frames[256];
   uint32_t depth = uint32_t(unwind_stack(frames, int(g_config.depth)));
   uint64_t hash = hash_stack(frames, depth, domain);
-  uint32_t gen = modules_generation() + (g_dlopen_pending.load(std::memory_order_relaxed) ? 1 : 0);
+  uint32_t gen = modules_generation();
   uint32_t id = g_callsites.intern(hash, frames, depth, domain, gen);
   if (id == CallsiteTable::kOverflow) g_counters.dropped_callsites.fetch_add(1, std::memory_order_relaxed);
   if (!g_live.insert(reinterpret_cast<uintptr_t>(p), size, id, uint32_t(current_epoch()), g_fork_gen)) {

@@ -349,6 +349,7 @@ bool trace_write(const WriteRequest& req) {
     h.header_size = sizeof h;
     out.put(&h, sizeof h);
     write_process(out, req);
+    if (req.exit_kind != t::kExitSignal) modules_refresh();  // the loader lock is not safe in a handler
     write_modules(out);
     write_callsites(out);
     write_timeline(out);
