@@ -1,0 +1,132 @@
+// From a parsed trace to leak entries: verdicts per callsite, blame frame, suppressions, totals,
+// and the --fail-above gate. Pure functions over values, so tests need no files or processes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "report/suppressions.h"
+#include "report/symbolizer.h"
+#include "report/trace_reader.h"
+
+namespace libleak {
+
+// Fixed exit codes of leakreport, documented in --help.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitGateFailed = 1;
+inline constexpr int kExitError = 2;
+
+enum class Verdict : uint8_t { kUnreachable, kGrowing, kReachable, kUnfreed };
+inline constexpr size_t kVerdictCount = 4;
+inline constexpr Verdict kAllVerdicts[] = {Verdict::kUnreachable, Verdict::kGrowing,
+                                           Verdict::kReachable, Verdict::kUnfreed};
+const char* to_string(Verdict v);
+
+class VerdictSet {
+ public:
+  VerdictSet() = default;
+  VerdictSet(std::initializer_list<Verdict> vs) {
+    for (auto v : vs) add(v);
+  }
+  void add(Verdict v) { bits_ |= 1u << static_cast<unsigned>(v); }
+  bool has(Verdict v) const { return bits_ & (1u << static_cast<unsigned>(v)); }
+  VerdictSet& operator|=(VerdictSet o) {
+    bits_ |= o.bits_;
+    return *this;
+  }
+  bool operator==(const VerdictSet&) const = default;
+  std::string describe() const;  // "unreachable, growing"
+
+ private:
+  unsigned bits_ = 0;
+};
+
+// "unreachable,growing" -> set; throws Error on an unknown or empty name.
+VerdictSet parse_verdict_set(std::string_view csv);
+// What counts as leaked when the user does not say: with a scan, what the scan proved plus
+// growth; without one, everything still allocated plus growth.
+VerdictSet default_gate(bool scan_done);
+
+struct Amount {
+  uint64_t bytes = 0;
+  uint64_t blocks = 0;
+  Amount& operator+=(const Amount& o) {
+    bytes += o.bytes;
+    blocks += o.blocks;
+    return *this;
+  }
+};
+
+struct Leak {
+  uint64_t bytes = 0;
+  uint64_t blocks = 0;
+  Verdict verdict = Verdict::kUnreachable;
+  bool indirect = false;
+  uint32_t domain = 0;  // trace::Domain
+  size_t blame = 0;     // index into *stack of the frame to blame
+  uint64_t stack_hash = 0;
+  std::shared_ptr<const std::vector<Frame>> stack;  // shared by the entries of one callsite
+};
+
+struct SuppressionHit {
+  Suppression suppression;
+  Amount hidden;
+};
+
+struct ProcessReport {
+  std::string source;  // the trace file
+  trace::ProcessRecord process{};
+  std::vector<std::string> command;
+  std::optional<trace::StatsRecord> stats;
+  bool scan_done = false;
+  VerdictSet gated;
+  std::vector<Leak> leaks;  // every verdict, sorted by bytes, blocks, direct first, stack hash
+  std::vector<SuppressionHit> suppressions;  // only those that hid something
+  std::array<Amount, kVerdictCount> by_verdict{};  // after suppressions; unreachable incl. indirect
+  Amount indirect;                                 // the indirect part of by_verdict[unreachable]
+  Amount leaked;                                   // sum over gated verdicts
+  uint64_t allocations = 0;
+  uint64_t peak_live_bytes = 0;
+};
+
+struct AnalysisOptions {
+  std::optional<VerdictSet> gate_verdicts;  // unset: default_gate() of each process
+  std::vector<Suppression> suppressions;    // file and built-in entries, in matching order
+};
+
+// Growth heuristic over the birth histogram of a callsite's live blocks; see analysis.cpp.
+bool is_growing(const uint32_t (&born)[trace::kBornBuckets], uint32_t epoch_count);
+
+// Modules of language runtimes and libleak itself, never the place to blame for a leak.
+bool is_runtime_module(std::string_view path);
+size_t blame_frame(const std::vector<Frame>& frames);
+
+ProcessReport analyze(const Trace& trace, Symbolizer& symbolizer, const AnalysisOptions& options,
+                      std::string source = {});
+
+// The sum over several processes; gated is the union of their gated sets.
+struct Totals {
+  Amount leaked;
+  std::array<Amount, kVerdictCount> by_verdict{};
+  Amount indirect;
+  uint64_t allocations = 0;
+  uint64_t peak_live_bytes = 0;  // sum of per-process peaks: an upper bound of the combined peak
+  VerdictSet gated;
+};
+Totals combine(const std::vector<ProcessReport>& reports);
+
+struct GateResult {
+  int exit_code = kExitOk;
+  std::string message;  // the one stderr line (without "leakreport: "), empty without a limit
+};
+GateResult apply_gate(const std::vector<ProcessReport>& reports, std::optional<uint64_t> fail_above);
+
+// "leak_double (ext.c:12)", or "module+0x1234" when the frame has no symbol.
+std::string describe_frame(const Frame& frame);
+
+}  // namespace libleak

@@ -1,0 +1,137 @@
+// JSON report writer. Field order is fixed so that golden files diff cleanly.
+#include "report/format_json.h"
+
+
+#include <fmt/format.h>
+
+#include "report/json_writer.h"
+
+namespace libleak {
+namespace {
+
+
+const char* exit_name(uint32_t kind) {
+  switch (kind) {
+    case trace::kExitRunning: return "running";
+    case trace::kExitNormal: return "normal";
+    case trace::kExitSignal: return "signal";
+    case trace::kExitFast: return "fast_exit";
+  }
+  return "unknown";
+}
+
+void write_amount(Output& out, const Amount& a) {
+  out.print(R"({{"bytes": {}, "blocks": {}}})", a.bytes, a.blocks);
+}
+
+void write_totals(Output& out, const Amount& leaked, const std::array<Amount, kVerdictCount>& by_verdict,
+                  const Amount& indirect, uint64_t allocations, uint64_t peak, VerdictSet gated) {
+  out.print(
+                 R"({{"leaked_bytes": {}, "leaked_blocks": {}, "allocations": {}, "peak_live_bytes": {}, )",
+                 leaked.bytes, leaked.blocks, allocations, peak);
+  out.print(R"("gated_verdicts": [)");
+  const char* sep = "";
+  for (Verdict v : kAllVerdicts) {
+    if (!gated.has(v)) continue;
+    out.print(R"({}"{}")", sep, to_string(v));
+    sep = ", ";
+  }
+  out.print(R"(], "by_verdict": {{)");
+  sep = "";
+  for (Verdict v : kAllVerdicts) {
+    out.print(R"({}"{}": )", sep, to_string(v));
+    write_amount(out, by_verdict[static_cast<size_t>(v)]);
+    sep = ", ";
+  }
+  out.print(R"(}}, "indirect": )");
+  write_amount(out, indirect);
+  out.print("}}");
+}
+
+void write_frame(Output& out, const Frame& f) {
+  out.print(
+                 R"({{"address": "0x{:x}", "module": {}, "offset": "0x{:x}", "function": {}, "file": {}, "line": {}, "inlined": {}}})",
+                 f.address, json_string(f.module_path()), f.module_offset, json_optional(f.function),
+                 json_optional(f.file), f.line ? fmt::format("{}", *f.line) : "null", f.inlined);
+}
+
+void write_leak(Output& out, const Leak& l) {
+  out.print(
+                 R"({{"bytes": {}, "blocks": {}, "verdict": "{}", "indirect": {}, "domain": "{}", "blame": {}, "stack_hash": "0x{:016x}", "frames": [)",
+                 l.bytes, l.blocks, to_string(l.verdict), l.indirect,
+                 l.domain == trace::kDomainGmp ? "gmp" : "malloc", l.blame, l.stack_hash);
+  if (l.stack) {
+    for (size_t i = 0; i < l.stack->size(); ++i) {
+      if (i) out.print(", ");
+      write_frame(out, (*l.stack)[i]);
+    }
+  }
+  out.print("]}}");
+}
+
+void write_process_body(Output& out, const ProcessReport& r) {
+  const auto& p = r.process;
+  out.print(R"("source": {}, "process": {{"pid": {}, "ppid": {}, "command": [)",
+                 json_string(r.source), p.pid, p.ppid);
+  for (size_t i = 0; i < r.command.size(); ++i) {
+    out.print("{}{}", i ? ", " : "", json_string(r.command[i]));
+  }
+  out.print(
+                 R"(], "exit": "{}", "exit_code": {}, "python_malloc_forced": {}, "scan_done": {}, "fork_child": {}, "epoch_count": {}}}, "totals": )",
+                 exit_name(p.exit_kind), p.exit_code, (p.flags & trace::kFlagPythonMallocForced) != 0,
+                 r.scan_done, (p.flags & trace::kFlagForkChild) != 0, p.epoch_count);
+  write_totals(out, r.leaked, r.by_verdict, r.indirect, r.allocations, r.peak_live_bytes, r.gated);
+  out.print(R"(, "leaks": [)");
+  for (size_t i = 0; i < r.leaks.size(); ++i) {
+    out.print("{}\n  ", i ? "," : "");
+    write_leak(out, r.leaks[i]);
+  }
+  out.print(R"(], "suppressions": [)");
+  for (size_t i = 0; i < r.suppressions.size(); ++i) {
+    const auto& s = r.suppressions[i];
+    out.print(R"({}{{"pattern": {}, "source": "{}", "blocks": {}, "bytes": {}}})", i ? ", " : "",
+                   json_string(s.suppression.pattern), to_string(s.suppression.source),
+                   s.hidden.blocks, s.hidden.bytes);
+  }
+  out.print(R"(], "dropped": )");
+  if (r.stats) {
+    const auto& s = *r.stats;
+    out.print(
+                   R"({{"dropped_callsites": {}, "dropped_blocks": {}, "write_failures": {}}}, "stats": {{"allocations": {}, "frees": {}, "unknown_frees": {}, "dropped_callsites": {}, "dropped_blocks": {}, "reentrant": {}, "peak_live_bytes": {}, "live_bytes": {}, "live_blocks": {}, "scan_roots_bytes": {}, "write_failures": {}}})",
+                   s.dropped_callsites, s.dropped_blocks, s.write_failures, s.allocations, s.frees,
+                   s.unknown_frees, s.dropped_callsites, s.dropped_blocks, s.reentrant,
+                   s.peak_live_bytes, s.live_bytes, s.live_blocks, s.scan_roots_bytes,
+                   s.write_failures);
+  } else {
+    out.print(R"(null, "stats": null)");
+  }
+}
+
+}  // namespace
+
+std::string format_json(const std::vector<ProcessReport>& reports, bool multi) {
+  Output out;
+  write_json(out, reports, multi);
+  return out.str();
+}
+
+void write_json(Output& out, const std::vector<ProcessReport>& reports, bool multi) {
+  if (!multi && reports.size() == 1) {
+    out.print(R"({{"libleak_report": 1, )");
+    write_process_body(out, reports[0]);
+    out.print("}}\n");
+    return;
+  }
+  out.print(R"({{"libleak_report": 1, "processes": [)");
+  for (size_t i = 0; i < reports.size(); ++i) {
+    out.print("{}\n{{", i ? "," : "");
+    write_process_body(out, reports[i]);
+    out.print("}}");
+  }
+  Totals t = combine(reports);
+  out.print("],\n\"totals\": ");
+  write_totals(out, t.leaked, t.by_verdict, t.indirect, t.allocations, t.peak_live_bytes, t.gated);
+  out.print("}}\n");
+}
+
+}  // namespace libleak

@@ -1,0 +1,254 @@
+// libdwfl-backed symbolization. One Dwfl session per module file, reported at bias 0 so that it
+// answers in file virtual addresses (address - load_bias); the same file mapped at different
+// addresses in different processes then shares one session and one cache.
+// Frames are return addresses, so we look up address - 1: the call instruction itself, which
+// keeps a call at the very end of a function (noreturn callee) in that function.
+#include "report/symbolizer.h"
+
+#include <cxxabi.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+
+#include <dwarf.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "report/inline_index.h"
+
+namespace libleak {
+
+std::string demangle(const char* name) {
+  int status = 0;
+  char* out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  if (status != 0 || out == nullptr) return name;
+  std::string s(out);
+  std::free(out);
+  return s;
+}
+
+const Module* find_module(const Trace& trace, uint64_t address, uint32_t module_gen) {
+  for (const auto& m : trace.modules) {
+    const auto& r = m.record;
+    if (address >= r.start && address < r.end && r.load_gen <= module_gen &&
+        module_gen < r.unload_gen) {
+      return &m;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+char* g_debuginfo_path = nullptr;  // null: libdwfl's default (.debug, /usr/lib/debug, build-id)
+
+const Dwfl_Callbacks kOfflineCallbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &g_debuginfo_path,
+};
+
+std::string hex(const uint8_t* bytes, size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += fmt::format("{:02x}", bytes[i]);
+  return s;
+}
+
+std::optional<std::string> die_function_name(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  // The linkage name carries namespaces and parameters; DW_AT_name is the bare identifier.
+  // _integrate follows DW_AT_abstract_origin, where inlined instances keep their names.
+  for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
+    if (dwarf_attr_integrate(die, at, &attr) != nullptr) {
+      if (const char* s = dwarf_formstring(&attr)) return demangle(s);
+    }
+  }
+  if (dwarf_attr_integrate(die, DW_AT_name, &attr) != nullptr) {
+    if (const char* s = dwarf_formstring(&attr)) return std::string(s);
+  }
+  return std::nullopt;
+}
+
+// Where an inlined subroutine was called from, in the function it was inlined into.
+void call_site(Dwarf_Die* cu, Dwarf_Die* inlined, std::optional<std::string>& file,
+               std::optional<int>& line) {
+  Dwarf_Attribute attr;
+  Dwarf_Word value = 0;
+  file.reset();
+  line.reset();
+  Dwarf_Files* files = nullptr;
+  size_t nfiles = 0;
+  if (dwarf_attr(inlined, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &value) == 0 &&
+      dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && value < nfiles) {
+    if (const char* f = dwarf_filesrc(files, value, nullptr, nullptr)) file = f;
+  }
+  if (dwarf_attr(inlined, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &value) == 0) {
+    line = static_cast<int>(value);
+  }
+}
+
+}  // namespace
+
+struct Symbolizer::DebugFile {
+  Dwfl* dwfl = nullptr;
+  Dwfl_Module* module = nullptr;  // null: file missing or unreadable; we still report offsets
+  std::unordered_map<Dwarf_Off, std::unique_ptr<InlineIndex>> indexes;  // by CU offset, lazily
+  std::unordered_map<const char*, Text> file_names;
+
+  ~DebugFile() {
+    if (dwfl) dwfl_end(dwfl);
+  }
+
+  // Function, file and line for a file virtual address, innermost inlined call first.
+  std::vector<Frame> lookup(uint64_t vaddr, Symbolizer& sym) {
+    std::vector<Frame> out;
+    Text file;
+    std::optional<int> line;
+    if (Dwfl_Line* l = dwfl_module_getsrc(module, vaddr)) {
+      int lineno = 0;
+      if (const char* f = dwfl_lineinfo(l, nullptr, &lineno, nullptr, nullptr, nullptr)) {
+        // libdw keeps one string per line-table file, so its address identifies the name.
+        auto& t = file_names[f];
+        if (!t) t = sym.intern(f);
+        file = t;
+        line = lineno;
+      }
+    }
+    Text outer_name;
+    Dwarf_Addr bias = 0;
+    if (Dwarf_Die* cu = dwfl_module_addrdie(module, vaddr, &bias)) {
+      auto& index = indexes[dwarf_dieoffset(cu)];
+      if (!index) index = std::make_unique<InlineIndex>(cu);
+      for (int32_t i = index->innermost(vaddr - bias); i >= 0;) {
+        auto& node = index->node(i);
+        // Demangling and dwfl_module_addrname are the expensive parts of a lookup (addrname
+        // scans the whole symbol table: 20% of a 160,000-address run), so each function is
+        // named once, when first met, and the name is kept in the index.
+        if (!node.named) {
+          node.named = true;
+          std::optional<std::string> name;
+          // The symbol table has the qualified name of an out-of-line function even where the
+          // DWARF has no linkage name (anonymous namespaces); inlined calls only have DWARF.
+          const char* sym_name = node.inlined ? nullptr : dwfl_module_addrname(module, vaddr);
+          name = sym_name ? std::optional<std::string>(demangle(sym_name)) : die_function_name(&node.die);
+          if (name) node.name = sym.intern(*name);
+        }
+        if (!node.inlined) {
+          outer_name = node.name;
+          break;
+        }
+        Frame f;
+        f.function = node.name;
+        f.file = file;
+        f.line = line;
+        f.inlined = true;
+        out.push_back(std::move(f));
+        std::optional<std::string> call_file;
+        call_site(cu, &node.die, call_file, line);
+        file = call_file ? sym.intern(*call_file) : nullptr;
+        i = node.parent;
+      }
+    }
+    Frame outer;
+    outer.function = outer_name;
+    if (!outer.function) {
+      // No DWARF here: .symtab, or .dynsym if the file is stripped.
+      if (const char* s = dwfl_module_addrname(module, vaddr)) outer.function = sym.intern(demangle(s));
+    }
+    outer.file = file;
+    outer.line = line;
+    out.push_back(std::move(outer));
+    return out;
+  }
+};
+
+const std::string& Frame::module_path() const {
+  static const std::string kEmpty;
+  return module ? *module : kEmpty;
+}
+
+Text make_text(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+
+Text Symbolizer::intern(std::string_view s) {
+  auto it = texts_.find(s);
+  if (it == texts_.end()) it = texts_.emplace(std::string(s), make_text(std::string(s))).first;
+  return it->second;
+}
+
+Symbolizer::Symbolizer(SymbolizerOptions options) : options_(std::move(options)) {}
+Symbolizer::~Symbolizer() = default;
+
+Symbolizer::DebugFile& Symbolizer::debug_file(const Module& m) {
+  std::string key = m.path + '\0' + hex(m.build_id.data(), m.build_id.size());
+  auto& slot = files_[key];
+  if (slot) return *slot;
+  slot = std::make_unique<DebugFile>();
+  if (!options_.read_debug_info || m.path.empty()) return *slot;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(m.path, ec)) return *slot;
+  slot->dwfl = dwfl_begin(&kOfflineCallbacks);
+  if (!slot->dwfl) return *slot;
+  dwfl_report_begin(slot->dwfl);
+  // base 0 with add_p_vaddr: the module's bias is 0, so addresses are file virtual addresses.
+  slot->module = dwfl_report_elf(slot->dwfl, m.path.c_str(), m.path.c_str(), -1, 0, true);
+  dwfl_report_end(slot->dwfl, nullptr, nullptr);
+  if (slot->module && !m.build_id.empty()) {
+    const unsigned char* bits = nullptr;
+    GElf_Addr vaddr = 0;
+    int n = dwfl_module_build_id(slot->module, &bits, &vaddr);
+    if (n > 0 && (static_cast<size_t>(n) != m.build_id.size() ||
+                  std::memcmp(bits, m.build_id.data(), m.build_id.size()) != 0)) {
+      if (options_.warn) {
+        options_.warn(fmt::format(
+            "build-id mismatch for {}: the trace has {}, the file has {}; symbols may be wrong",
+            m.path, hex(m.build_id.data(), m.build_id.size()), hex(bits, static_cast<size_t>(n))));
+      }
+    }
+  }
+  return *slot;
+}
+
+std::vector<Frame> Symbolizer::symbolize_address(const Trace& trace, uint64_t address,
+                                                 uint32_t module_gen) {
+  const Module* m = find_module(trace, address, module_gen);
+  if (!m) {
+    Frame f;
+    f.address = address;
+    f.module_offset = address;
+    return {f};
+  }
+  uint64_t offset = address - m->record.load_bias;
+  DebugFile& df = debug_file(*m);
+  auto& per_file = cache_[&df];
+  auto it = per_file.find(offset);
+  if (it == per_file.end()) {
+    std::vector<Frame> frames;
+    if (df.module && offset > 0) frames = df.lookup(offset - 1, *this);
+    if (frames.empty()) frames.emplace_back();
+    Text path = intern(m->path);
+    for (auto& f : frames) {
+      f.module = path;
+      f.module_offset = offset;
+    }
+    it = per_file.emplace(offset, std::move(frames)).first;
+  }
+  std::vector<Frame> out = it->second;
+  for (auto& f : out) f.address = address;
+  return out;
+}
+
+std::vector<Frame> Symbolizer::symbolize(const Trace& trace, const Callsite& callsite) {
+  std::vector<Frame> out;
+  out.reserve(callsite.frames.size());
+  for (uint64_t address : callsite.frames) {
+    auto frames = symbolize_address(trace, address, callsite.record.module_gen);
+    for (auto& f : frames) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace libleak

@@ -1,0 +1,252 @@
+// Trace parsing: a bounds-checked cursor over the file bytes, one function per section.
+// Invariant: no allocation is sized by a count from the file until that count has been checked
+// against the bytes that remain, so a hostile trace cannot make us allocate more than its size.
+#include "report/trace_reader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "report/error.h"
+
+namespace libleak {
+namespace {
+
+// Reads fixed-width records from a byte range; throws Error instead of reading past the end.
+class Cursor {
+ public:
+  Cursor(std::span<const std::byte> bytes, const char* what) : bytes_(bytes), what_(what) {}
+
+  size_t remaining() const { return bytes_.size() - pos_; }
+  bool empty() const { return remaining() == 0; }
+
+  template <typename T>
+  T take() {
+    T value;
+    std::memcpy(&value, need(sizeof(T)).data(), sizeof(T));
+    return value;
+  }
+
+  std::span<const std::byte> need(uint64_t n) {
+    if (n > remaining()) {
+      throw Error(fmt::format("{} is truncated: needs {} bytes at offset {}, has {}", what_, n,
+                              pos_, remaining()));
+    }
+    auto out = bytes_.subspan(pos_, static_cast<size_t>(n));
+    pos_ += static_cast<size_t>(n);
+    return out;
+  }
+
+  // Skips padding to the next multiple of 8 (relative to the range start), clipped to the end.
+  void align8() { pos_ = std::min(bytes_.size(), (pos_ + 7) & ~size_t{7}); }
+
+ private:
+  std::span<const std::byte> bytes_;
+  const char* what_;
+  size_t pos_ = 0;
+};
+
+std::string to_string(std::span<const std::byte> bytes) {
+  std::string s(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  while (!s.empty() && s.back() == '\0') s.pop_back();  // tolerate NUL-terminated paths
+  return s;
+}
+
+void parse_process(std::span<const std::byte> payload, Trace& out) {
+  Cursor c(payload, "process section");
+  out.process = c.take<trace::ProcessRecord>();
+  if (out.process.exit_kind > trace::kExitFast) {
+    throw Error(fmt::format("unknown exit kind {}", out.process.exit_kind));
+  }
+  auto cmdline = c.need(out.process.cmdline_bytes);
+  // argc is informational only: a writer may cut a long command line, the bytes are the truth.
+  std::string all = to_string(cmdline);
+  size_t start = 0;
+  while (start < all.size()) {
+    size_t end = all.find('\0', start);
+    if (end == std::string::npos) end = all.size();
+    out.command.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+void parse_modules(std::span<const std::byte> payload, Trace& out) {
+  Cursor c(payload, "modules section");
+  while (!c.empty()) {
+    Module m;
+    m.record = c.take<trace::ModuleRecord>();
+    if (m.record.start > m.record.end) {
+      throw Error(fmt::format("module {} has start 0x{:x} above end 0x{:x}", out.modules.size(),
+                              m.record.start, m.record.end));
+    }
+    m.path = to_string(c.need(m.record.path_len));
+    auto id = c.need(m.record.build_id_len);
+    auto* first = reinterpret_cast<const uint8_t*>(id.data());
+    m.build_id.assign(first, first + id.size());
+    c.align8();
+    out.modules.push_back(std::move(m));
+  }
+}
+
+void parse_callsites(std::span<const std::byte> payload, Trace& out) {
+  Cursor c(payload, "callsites section");
+  while (!c.empty()) {
+    Callsite cs;
+    cs.record = c.take<trace::CallsiteRecord>();
+    const auto& r = cs.record;
+    if (r.depth > kMaxDepth) {
+      throw Error(fmt::format("callsite {} has depth {} (more than {})", out.callsites.size(),
+                              r.depth, kMaxDepth));
+    }
+    if (r.domain > trace::kDomainGmp) {
+      throw Error(fmt::format("callsite {} has unknown domain {}", out.callsites.size(), r.domain));
+    }
+    if (r.unreachable_blocks + r.indirect_blocks > r.live_blocks ||
+        r.unreachable_blocks > r.live_blocks || r.indirect_blocks > r.live_blocks ||
+        r.unreachable_bytes > r.live_bytes || r.indirect_bytes > r.live_bytes ||
+        r.unreachable_bytes + r.indirect_bytes > r.live_bytes) {
+      throw Error(fmt::format("callsite {} has more unreachable than live blocks or bytes",
+                              out.callsites.size()));
+    }
+    auto raw = c.need(uint64_t{r.depth} * 8);
+    cs.frames.resize(r.depth);
+    if (!raw.empty()) std::memcpy(cs.frames.data(), raw.data(), raw.size());
+    out.callsites.push_back(std::move(cs));
+  }
+}
+
+std::vector<uint64_t> take_u64s(Cursor& c, uint32_t n) {
+  auto raw = c.need(uint64_t{n} * 8);
+  std::vector<uint64_t> v(n);
+  if (!raw.empty()) std::memcpy(v.data(), raw.data(), raw.size());
+  return v;
+}
+
+void parse_timeline(std::span<const std::byte> payload, Trace& out) {
+  Cursor c(payload, "timeline section");
+  auto h = c.take<trace::TimelineHeader>();
+  Timeline t;
+  t.interval_ms = h.interval_ms;
+  t.total = take_u64s(c, h.samples);
+  // Check the whole series block up front so series_count cannot drive a huge reserve().
+  uint64_t per_series = 8 + uint64_t{h.samples} * 8;
+  if (h.series_count > c.remaining() / per_series) {
+    throw Error(fmt::format("timeline section is truncated: {} series of {} samples do not fit",
+                            h.series_count, h.samples));
+  }
+  t.series.reserve(h.series_count);
+  for (uint32_t i = 0; i < h.series_count; ++i) {
+    TimelineSeries s;
+    s.stack_hash = c.take<trace::SeriesRecord>().stack_hash;
+    s.values = take_u64s(c, h.samples);
+    t.series.push_back(std::move(s));
+  }
+  out.timeline = std::move(t);
+}
+
+}  // namespace
+
+Trace parse_trace(std::span<const std::byte> bytes) {
+  Cursor file(bytes, "file");
+  if (bytes.size() < sizeof(trace::kMagic) ||
+      std::memcmp(bytes.data(), trace::kMagic, sizeof(trace::kMagic)) != 0) {
+    throw Error("not a libleak trace (bad magic)");
+  }
+  if (bytes.size() < sizeof(trace::FileHeader)) {
+    throw Error(fmt::format("truncated: {} bytes, the header alone needs {}", bytes.size(),
+                            sizeof(trace::FileHeader)));
+  }
+  auto header = file.take<trace::FileHeader>();
+  if (header.version > trace::kVersion) {
+    throw Error(fmt::format("trace version {} is newer than this leakreport supports ({})",
+                            header.version, trace::kVersion));
+  }
+  if (header.version < 1) throw Error(fmt::format("unsupported trace version {}", header.version));
+  if (header.file_size != bytes.size()) {
+    throw Error(fmt::format("truncated or damaged: header says {} bytes, file has {}",
+                            header.file_size, bytes.size()));
+  }
+  if (header.header_size < sizeof(trace::FileHeader) || header.header_size > bytes.size()) {
+    throw Error(fmt::format("bad header size {}", header.header_size));
+  }
+
+  Cursor sections(bytes.subspan(header.header_size), "section table");
+  Trace out;
+  uint32_t seen = 0;  // bit per known section type: at most one of each
+  for (uint32_t i = 0; i < header.section_count; ++i) {
+    auto sh = sections.take<trace::SectionHeader>();
+    if (sh.size > sections.remaining()) {
+      throw Error(fmt::format("section {} (type {}) claims {} bytes but only {} remain", i, sh.type,
+                              sh.size, sections.remaining()));
+    }
+    auto payload = sections.need(sh.size);
+    sections.align8();
+    if (sh.type < trace::kProcess || sh.type > trace::kStats) continue;  // newer section: skip
+    if (seen & (1u << sh.type)) throw Error(fmt::format("duplicate section of type {}", sh.type));
+    seen |= 1u << sh.type;
+    switch (sh.type) {
+      case trace::kProcess: parse_process(payload, out); break;
+      case trace::kModules: parse_modules(payload, out); break;
+      case trace::kCallsites: parse_callsites(payload, out); break;
+      case trace::kTimeline: parse_timeline(payload, out); break;
+      case trace::kStats: {
+        Cursor c(payload, "stats section");
+        out.stats = c.take<trace::StatsRecord>();
+        break;
+      }
+    }
+  }
+  if (!(seen & (1u << trace::kProcess))) throw Error("no process section");
+  return out;
+}
+
+Trace read_trace_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string(), fmt::format("cannot open: {}", std::strerror(errno)));
+  std::vector<std::byte> bytes;
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (!ec) bytes.reserve(size);  // a hint only; the read below decides
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    auto n = static_cast<size_t>(in.gcount());
+    auto* b = reinterpret_cast<const std::byte*>(buf);
+    bytes.insert(bytes.end(), b, b + n);
+  }
+  if (in.bad()) throw Error(path.string(), "read error");
+  try {
+    return parse_trace(bytes);
+  } catch (const Error& e) {
+    throw Error(path.string(), e.what());
+  }
+}
+
+bool has_trace_magic(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[sizeof(trace::kMagic)];
+  return in.read(magic, sizeof magic) && std::memcmp(magic, trace::kMagic, sizeof magic) == 0;
+}
+
+std::vector<std::filesystem::path> expand_inputs(const std::vector<std::filesystem::path>& inputs) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& input : inputs) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(input, ec)) {
+      out.push_back(input);
+      continue;
+    }
+    std::vector<std::filesystem::path> found;
+    for (const auto& entry : std::filesystem::directory_iterator(input, ec)) {
+      if (entry.is_regular_file(ec) && has_trace_magic(entry.path())) found.push_back(entry.path());
+    }
+    if (ec) throw Error(input.string(), fmt::format("cannot list directory: {}", ec.message()));
+    if (found.empty()) throw Error(input.string(), "no libleak traces in this directory");
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+}  // namespace libleak

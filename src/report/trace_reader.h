@@ -1,0 +1,64 @@
+// Parses and validates a libleak trace (include/libleak/trace_format.h) into plain C++ values.
+// Input is hostile: every size and count is checked against the bytes actually present before
+// anything is allocated or copied, and every problem is reported as libleak::Error.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "libleak/trace_format.h"
+
+namespace libleak {
+
+inline constexpr uint32_t kMaxDepth = 1024;  // deeper stacks are corrupt, not real
+
+struct Module {
+  trace::ModuleRecord record;
+  std::string path;
+  std::vector<uint8_t> build_id;
+};
+
+struct Callsite {
+  trace::CallsiteRecord record;
+  std::vector<uint64_t> frames;  // return addresses, innermost first
+};
+
+struct TimelineSeries {
+  uint64_t stack_hash = 0;
+  std::vector<uint64_t> values;
+};
+
+struct Timeline {
+  uint64_t interval_ms = 0;
+  std::vector<uint64_t> total;
+  std::vector<TimelineSeries> series;
+};
+
+struct Trace {
+  trace::ProcessRecord process{};
+  std::vector<std::string> command;
+  std::vector<Module> modules;
+  std::vector<Callsite> callsites;
+  std::optional<Timeline> timeline;
+  std::optional<trace::StatsRecord> stats;
+};
+
+// Parses a whole trace held in memory. Throws Error on any inconsistency.
+Trace parse_trace(std::span<const std::byte> bytes);
+
+// Reads and parses one file. Throws Error (without the file name in the message).
+Trace read_trace_file(const std::filesystem::path& path);
+
+// True when the file is readable and starts with the trace magic.
+bool has_trace_magic(const std::filesystem::path& path);
+
+// Expands the command-line inputs: files are kept as given, a directory becomes its regular files
+// that start with the magic, sorted by name. Throws Error naming the offending input.
+std::vector<std::filesystem::path> expand_inputs(const std::vector<std::filesystem::path>& inputs);
+
+}  // namespace libleak

@@ -1,0 +1,163 @@
+// Test-only trace writer: builds trace bytes from plain structs so reader tests can state exact
+// inputs. Fills the derived fields (sizes, counts, depth, cmdline_bytes) unless told not to, so a
+// test can also produce deliberately inconsistent traces.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "libleak/trace_format.h"
+
+namespace libleak::test {
+
+struct ModuleSpec {
+  trace::ModuleRecord record{};
+  std::string path;
+  std::vector<uint8_t> build_id;
+};
+
+struct CallsiteSpec {
+  trace::CallsiteRecord record{};
+  std::vector<uint64_t> frames;
+};
+
+struct TimelineSpec {
+  uint64_t interval_ms = 100;
+  std::vector<uint64_t> total;
+  std::vector<std::pair<uint64_t, std::vector<uint64_t>>> series;  // stack hash, samples
+};
+
+struct TraceSpec {
+  uint32_t version = trace::kVersion;
+  trace::ProcessRecord process{};
+  std::vector<std::string> command;
+  std::vector<ModuleSpec> modules;
+  std::vector<CallsiteSpec> callsites;
+  std::optional<TimelineSpec> timeline;
+  std::optional<trace::StatsRecord> stats;
+  std::vector<std::pair<uint32_t, std::vector<std::byte>>> extra_sections;  // e.g. unknown types
+  bool fill_derived = true;  // compute depth, path_len, argc, cmdline_bytes from the vectors
+  bool with_process = true;
+};
+
+inline TraceSpec basic_spec() {
+  TraceSpec s;
+  s.process.pid = 1234;
+  s.process.ppid = 1;
+  s.process.exit_kind = trace::kExitNormal;
+  s.process.flags = trace::kFlagScanDone;
+  s.process.max_depth = 64;
+  s.process.epoch_ms = 100;
+  s.process.epoch_count = 20;
+  s.command = {"./prog", "--flag"};
+  return s;
+}
+
+inline CallsiteSpec callsite(uint64_t hash, uint64_t live_blocks, uint64_t live_bytes,
+                             std::vector<uint64_t> frames = {0x1000}) {
+  CallsiteSpec c;
+  c.record.stack_hash = hash;
+  c.record.total_allocs = live_blocks;
+  c.record.total_bytes = live_bytes;
+  c.record.live_blocks = live_blocks;
+  c.record.live_bytes = live_bytes;
+  c.record.peak_live_bytes = live_bytes;
+  c.frames = std::move(frames);
+  return c;
+}
+
+class ByteWriter {
+ public:
+  template <typename T>
+  void put(const T& v) {
+    raw(&v, sizeof v);
+  }
+  void raw(const void* p, size_t n) {
+    auto* b = static_cast<const std::byte*>(p);
+    bytes.insert(bytes.end(), b, b + n);
+  }
+  void pad8() {
+    while (bytes.size() % 8) bytes.push_back(std::byte{0});
+  }
+  std::vector<std::byte> bytes;
+};
+
+inline std::vector<std::byte> build_trace(TraceSpec s) {
+  std::vector<std::pair<uint32_t, std::vector<std::byte>>> sections;
+  if (s.with_process) {
+    std::string cmdline;
+    for (const auto& a : s.command) cmdline += a + '\0';
+    if (s.fill_derived) {
+      s.process.argc = static_cast<uint32_t>(s.command.size());
+      s.process.cmdline_bytes = static_cast<uint32_t>(cmdline.size());
+    }
+    ByteWriter w;
+    w.put(s.process);
+    w.raw(cmdline.data(), cmdline.size());
+    sections.emplace_back(trace::kProcess, std::move(w.bytes));
+  }
+  if (!s.modules.empty()) {
+    ByteWriter w;
+    for (auto& m : s.modules) {
+      if (s.fill_derived) {
+        m.record.path_len = static_cast<uint32_t>(m.path.size());
+        m.record.build_id_len = static_cast<uint32_t>(m.build_id.size());
+      }
+      w.put(m.record);
+      w.raw(m.path.data(), m.path.size());
+      w.raw(m.build_id.data(), m.build_id.size());
+      w.pad8();
+    }
+    sections.emplace_back(trace::kModules, std::move(w.bytes));
+  }
+  if (!s.callsites.empty()) {
+    ByteWriter w;
+    for (auto& c : s.callsites) {
+      if (s.fill_derived) c.record.depth = static_cast<uint32_t>(c.frames.size());
+      w.put(c.record);
+      w.raw(c.frames.data(), c.frames.size() * 8);
+    }
+    sections.emplace_back(trace::kCallsites, std::move(w.bytes));
+  }
+  if (s.timeline) {
+    ByteWriter w;
+    trace::TimelineHeader h{s.timeline->interval_ms, static_cast<uint32_t>(s.timeline->total.size()),
+                            static_cast<uint32_t>(s.timeline->series.size())};
+    w.put(h);
+    w.raw(s.timeline->total.data(), s.timeline->total.size() * 8);
+    for (const auto& [hash, values] : s.timeline->series) {
+      w.put(trace::SeriesRecord{hash});
+      w.raw(values.data(), values.size() * 8);
+    }
+    sections.emplace_back(trace::kTimeline, std::move(w.bytes));
+  }
+  if (s.stats) {
+    ByteWriter w;
+    w.put(*s.stats);
+    sections.emplace_back(trace::kStats, std::move(w.bytes));
+  }
+  for (auto& e : s.extra_sections) sections.push_back(e);
+
+  ByteWriter out;
+  trace::FileHeader h{};
+  std::memcpy(h.magic, trace::kMagic, sizeof h.magic);
+  h.version = s.version;
+  h.header_size = sizeof h;
+  h.section_count = static_cast<uint32_t>(sections.size());
+  out.put(h);
+  for (const auto& [type, payload] : sections) {
+    out.put(trace::SectionHeader{type, 0, payload.size()});
+    out.raw(payload.data(), payload.size());
+    out.pad8();
+  }
+  uint64_t size = out.bytes.size();
+  std::memcpy(out.bytes.data() + offsetof(trace::FileHeader, file_size), &size, sizeof size);
+  return out.bytes;
+}
+
+}  // namespace libleak::test

@@ -1,0 +1,161 @@
+// leakreport: reads libleak traces and reports leaks. All options are declared in parse_options;
+// every failure is a libleak::Error caught once in main and printed as one line (exit code 2).
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "report/analysis.h"
+#include "report/builtin_suppressions.h"
+#include "report/error.h"
+#include "report/format_json.h"
+#include "report/format_text.h"
+#include "report/size_parse.h"
+#include "report/symbolizer.h"
+#include "report/trace_reader.h"
+
+namespace libleak {
+namespace {
+
+struct Options {
+  std::vector<std::string> inputs;
+  std::string format = "text";
+  std::string output;
+  std::vector<std::string> suppression_files;
+  bool no_builtin_suppressions = false;
+  std::string gate_verdicts;
+  std::string fail_above;
+  bool show_reachable = false;
+  size_t top = 20;
+  bool no_symbolize = false;
+};
+
+constexpr const char* kFooter = R"(Exit codes:
+  0  report written (and the --fail-above gate, if any, passed)
+  1  --fail-above gate failed: gated leaked bytes exceed SIZE
+  2  error: bad option, unreadable or corrupt trace, unwritable output
+
+Verdicts: unreachable (the exit scan found no pointer to it; "indirect" when only other leaked
+blocks point to it), growing (live blocks born throughout the run), reachable (still pointed to
+at exit), unfreed (still allocated, no scan was run). Default gate: unreachable,growing; for a
+trace without a scan (snapshot, crash): unfreed,growing.
+
+SIZE: 4096, 64KiB, 1MiB, 2GiB (K/M/G also binary), 64KB/1MB/2GB (decimal).
+
+JSON: one trace gives {"libleak_report":1, "process", "totals", "leaks", "suppressions",
+"dropped", ...}; several inputs or a directory give {"libleak_report":1, "processes":[...],
+"totals":{...}}. "leaks" lists every verdict, reachable included.)";
+
+void declare_options(CLI::App& app, Options& o) {
+  app.add_option("traces", o.inputs, "trace files, or directories of traces (one per process)")
+      ->required();
+  app.add_option("--format", o.format, "report format")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("-o,--output", o.output, "write the report to FILE instead of stdout");
+  app.add_option("--suppressions", o.suppression_files,
+                 "LeakSanitizer-style suppressions file (leak:PATTERN lines); repeatable");
+  app.add_flag("--no-builtin-suppressions", o.no_builtin_suppressions,
+               "do not apply libleak's built-in suppressions");
+  app.add_option("--gate-verdicts", o.gate_verdicts,
+                 "comma-separated verdicts counted as leaked: unreachable,growing,reachable,unfreed");
+  app.add_option("--fail-above", o.fail_above, "exit 1 when leaked bytes exceed SIZE (e.g. 0, 64KiB)");
+  app.add_flag("--show-reachable", o.show_reachable, "list reachable entries in the text report");
+  app.add_option("--top", o.top, "leaks listed per process in the text report");
+  app.add_flag("--no-symbolize", o.no_symbolize, "report module+offset only, do not read debug info");
+  app.footer(kFooter);
+}
+
+// Streams the report to stdout or to -o FILE.
+void write_report(const Options& o, const std::vector<ProcessReport>& reports, bool multi) {
+  std::FILE* file = stdout;
+  if (!o.output.empty()) {
+    file = std::fopen(o.output.c_str(), "wb");
+    if (!file) throw Error(o.output, fmt::format("cannot write: {}", std::strerror(errno)));
+  }
+  try {
+    Output out(file);
+    if (o.format == "json") {
+      write_json(out, reports, multi);
+    } else {
+      write_text(out, reports, TextOptions{o.top, o.show_reachable});
+    }
+    out.flush();
+  } catch (const Error& e) {
+    if (file != stdout) std::fclose(file);
+    throw Error(o.output.empty() ? "<stdout>" : o.output, e.what());
+  }
+  if (file != stdout && std::fclose(file) != 0) throw Error(o.output, "cannot write the report");
+}
+
+int run(const Options& o) {
+  AnalysisOptions analysis;
+  if (!o.gate_verdicts.empty()) analysis.gate_verdicts = parse_verdict_set(o.gate_verdicts);
+  std::optional<uint64_t> fail_above;
+  if (!o.fail_above.empty()) fail_above = parse_size(o.fail_above);
+  for (const auto& f : o.suppression_files) {
+    auto s = read_suppressions_file(f);
+    analysis.suppressions.insert(analysis.suppressions.end(), s.begin(), s.end());
+  }
+  if (!o.no_builtin_suppressions) {
+    auto s = builtin_suppressions();
+    analysis.suppressions.insert(analysis.suppressions.end(), s.begin(), s.end());
+  }
+
+  std::vector<std::filesystem::path> given(o.inputs.begin(), o.inputs.end());
+  auto paths = expand_inputs(given);
+  bool multi = paths.size() > 1 || paths.size() != given.size() ||
+               std::filesystem::is_directory(given.front());
+
+  std::set<std::string> warned;
+  SymbolizerOptions sym_options;
+  sym_options.read_debug_info = !o.no_symbolize;
+  sym_options.warn = [&warned](const std::string& message) {
+    if (warned.insert(message).second) fmt::print(stderr, "leakreport: warning: {}\n", message);
+  };
+  Symbolizer symbolizer(sym_options);
+  std::vector<ProcessReport> reports;
+  for (const auto& path : paths) {
+    Trace trace = read_trace_file(path);
+    reports.push_back(analyze(trace, symbolizer, analysis, path.string()));
+  }
+
+  write_report(o, reports, multi);
+  GateResult gate = apply_gate(reports, fail_above);
+  if (!gate.message.empty()) fmt::print(stderr, "leakreport: {}\n", gate.message);
+  return gate.exit_code;
+}
+
+}  // namespace
+}  // namespace libleak
+
+int main(int argc, char** argv) {
+  using namespace libleak;
+  CLI::App app{"leakreport: report memory leaks recorded by libleak (LD_PRELOAD=libleak.so)"};
+  Options options;
+  declare_options(app, options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    fmt::print(stderr, "leakreport: {}\nRun with --help for more information.\n", e.what());
+    return kExitError;
+  }
+  try {
+    return run(options);
+  } catch (const Error& e) {
+    if (e.source().empty()) {
+      fmt::print(stderr, "leakreport: {}\n", e.what());
+    } else {
+      fmt::print(stderr, "leakreport: {}: {}\n", e.source(), e.what());
+    }
+    return kExitError;
+  } catch (const std::exception& e) {  // e.g. std::bad_alloc, filesystem errors: still one line
+    fmt::print(stderr, "leakreport: {}\n", e.what());
+    return kExitError;
+  }
+}
