@@ -3,7 +3,8 @@
 // inside malloc and must be able to emit these with write(2) alone.
 //
 // Layout: FileHeader, then `section_count` sections. Each section is a SectionHeader followed by
-// `size` payload bytes, padded with zeros to a multiple of 8. Unknown section types are skipped by
+// `size` payload bytes, padded with zeros to a multiple of 8. A section with kSectionZlib set
+// stores a uint64 uncompressed size followed by a zlib stream of the payload. Unknown section types are skipped by
 // the reader, so adding a section is not a format break; changing a struct is (bump kVersion).
 //
 // Sections (at most one of each, in this order when written by libleak.so):
@@ -13,6 +14,8 @@
 //   kTimeline   TimelineHeader, uint64 total[samples], then series_count x (SeriesRecord + uint64[samples])
 //   kStats      StatsRecord
 //   kMarks      MarksHeader, MarkRecord[mark_count], MarkLiveRecord[live_count]
+//   kPython     PythonHeader, string blob (strings_bytes, padded to 8), then per callsite with
+//               Python frames: PythonStackRecord, PythonFrameRecord[count]
 #pragma once
 
 #include <stdint.h>
@@ -41,12 +44,17 @@ enum SectionType : uint32_t {
   kTimeline = 4,
   kStats = 5,
   kMarks = 6,
+  kPython = 7,
+};
+
+enum SectionFlags : uint32_t {
+  kSectionZlib = 1u << 0,
 };
 
 struct SectionHeader {
   uint32_t type;
-  uint32_t reserved;
-  uint64_t size;  // payload bytes, not counting padding
+  uint32_t flags;  // SectionFlags
+  uint64_t size;   // payload bytes as stored, not counting padding
 };
 static_assert(sizeof(SectionHeader) == 16);
 
@@ -165,5 +173,28 @@ struct MarkLiveRecord {
   uint64_t bytes;
 };
 static_assert(sizeof(MarkLiveRecord) == 32);
+
+// Python frames of the callsites, innermost first (libleak.so reads CPython's frames at
+// allocation). Names are NUL-terminated strings in one blob, referenced by offset.
+struct PythonHeader {
+  uint32_t stack_count;
+  uint32_t strings_bytes;
+};
+static_assert(sizeof(PythonHeader) == 8);
+
+struct PythonStackRecord {
+  uint64_t stack_hash;
+  uint32_t count;
+  uint32_t reserved;
+};
+static_assert(sizeof(PythonStackRecord) == 16);
+
+struct PythonFrameRecord {
+  uint32_t native_index;  // the native frame (_PyEval_EvalFrameDefault) that ran it; UINT32_MAX unknown
+  int32_t line;
+  uint32_t file;      // offset of a NUL-terminated string in the blob
+  uint32_t function;
+};
+static_assert(sizeof(PythonFrameRecord) == 16);
 
 }  // namespace libleak::trace

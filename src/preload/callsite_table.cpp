@@ -55,7 +55,7 @@ void CallsiteTable::destroy() {
 }
 
 uint32_t CallsiteTable::intern(uint64_t hash, const uintptr_t* frames, uint32_t depth, uint32_t domain,
-                               uint32_t module_gen) {
+                               uint32_t module_gen, FillFn fill, const void* fill_arg) {
   const uint64_t tag = hash & ~kIdMask;
   uint32_t fresh = 0;  // entry we prepared, 0 = none yet
   for (uint64_t i = 0; i <= index_mask_; ++i) {
@@ -77,6 +77,8 @@ uint32_t CallsiteTable::intern(uint64_t hash, const uintptr_t* frames, uint32_t 
         c.domain = domain;
         c.module_gen = module_gen;
         for (uint32_t f = 0; f < depth; ++f) frame_arena_[offset + f] = frames[f];
+        c.py_count = 0;
+        if (fill) fill(c, fill_arg);
       }
       // Release: whoever reads the slot sees the entry completely written.
       if (slot.compare_exchange_strong(s, tag | (fresh + 1), std::memory_order_acq_rel, std::memory_order_acquire)) {

@@ -29,6 +29,8 @@ struct alignas(64) Callsite {
   uint32_t depth;
   uint32_t domain;
   uint32_t module_gen;
+  uint32_t py_frames;  // offset of this stack's Python frames (python_frames.h), if py_count
+  uint32_t py_count;
   // Release-stored to 1 once the entry won its index slot; readers acquire it before reading
   // the fields above. Stays 0 for an entry abandoned after losing the race for its hash.
   std::atomic<uint32_t> published;
@@ -61,8 +63,11 @@ class CallsiteTable {
   bool init(uint32_t capacity_log2, uint32_t max_depth);
   void destroy();
 
-  // Returns the entry for this stack, creating it on first sight; kOverflow when full.
-  uint32_t intern(uint64_t hash, const uintptr_t* frames, uint32_t depth, uint32_t domain, uint32_t module_gen);
+  // Returns the entry for this stack, creating it on first sight; kOverflow when full. `fill`, if
+  // given, completes a new entry (e.g. with its Python frames) before it is published.
+  using FillFn = void (*)(Callsite& entry, const void* arg);
+  uint32_t intern(uint64_t hash, const uintptr_t* frames, uint32_t depth, uint32_t domain, uint32_t module_gen,
+                  FillFn fill = nullptr, const void* fill_arg = nullptr);
 
   Callsite& entry(uint32_t id) { return entries_[id]; }
   const Callsite& entry(uint32_t id) const { return entries_[id]; }

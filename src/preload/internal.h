@@ -46,6 +46,8 @@ struct Config {
   int snapshot_signal;      // LIBLEAK_SNAPSHOT_SIGNAL: 0 = off
   uint32_t follow;          // LIBLEAK_FOLLOW: 0 none, 1 fork, 2 all
   bool crash_handlers;      // LIBLEAK_CRASH_HANDLERS: write the trace on fatal signals
+  bool python_frames;       // LIBLEAK_PYTHON_FRAMES: Python file:line frames in stacks
+  bool compress;            // LIBLEAK_COMPRESS: zlib for the large trace sections
 };
 enum Follow : uint32_t { kFollowNone = 0, kFollowFork = 1, kFollowAll = 2 };
 extern Config g_config;

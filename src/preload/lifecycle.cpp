@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "libleak/trace_format.h"
+#include "python_frames.h"
 #include "recorder.h"
 #include "scan.h"
 #include "timeline.h"
@@ -220,6 +221,7 @@ __attribute__((constructor(101))) void libleak_start() {
     trace_set_flags(trace::kFlagPythonMallocForced);
   }
   python_init();
+  if (g_config.python_frames) python_frames_init();
   pthread_atfork(nullptr, nullptr, after_fork_child);
   if (g_config.snapshot_signal) {
     struct sigaction sa {};

@@ -3,6 +3,7 @@
 #include "recorder.h"
 
 #include "marks.h"
+#include "python_frames.h"
 
 namespace libleak {
 
@@ -48,7 +49,16 @@ void record_alloc(void* p, size_t size, uint32_t domain) {
   uint32_t depth = uint32_t(unwind_stack(frames, int(g_config.depth)));
   uint64_t hash = hash_stack(frames, depth, domain);
   uint32_t gen = modules_generation();
-  uint32_t id = g_callsites.intern(hash, frames, depth, domain, gen);
+  uint32_t id;
+  if (python_frames_enabled()) {
+    PythonCapture py;  // the Python frames are part of the callsite's identity
+    py.native = frames;
+    py.native_depth = depth;
+    hash = (hash ^ python_capture(&py)) | 2;
+    id = g_callsites.intern(hash, frames, depth, domain, gen, python_fill_callsite, &py);
+  } else {
+    id = g_callsites.intern(hash, frames, depth, domain, gen);
+  }
   if (id == CallsiteTable::kOverflow) g_counters.dropped_callsites.fetch_add(1, std::memory_order_relaxed);
   if (!g_live.insert(reinterpret_cast<uintptr_t>(p), size, id, uint32_t(current_epoch()), g_fork_gen)) {
     g_counters.dropped_blocks.fetch_add(1, std::memory_order_relaxed);

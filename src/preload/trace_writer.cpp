@@ -6,10 +6,12 @@
 #include <sched.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "libleak/trace_format.h"
 #include "marks.h"
 #include "modules.h"
+#include "python_frames.h"
 #include "recorder.h"
 #include "timeline.h"
 
@@ -33,6 +35,10 @@ class FileSink {
     return buf_ != nullptr;
   }
   void put(const void* data, uint64_t n) {
+    if (deflating_) return put_deflated(data, n);
+    put_raw(data, n);
+  }
+  void put_raw(const void* data, uint64_t n) {
     auto* p = static_cast<const char*>(data);
     while (n) {
       if (used_ == kBufBytes) flush();
@@ -45,7 +51,8 @@ class FileSink {
   }
   void pad8() {
     static const char zeros[8] = {};
-    put(zeros, (8 - offset() % 8) % 8);
+    if (deflating_) return put(zeros, (8 - raw_ % 8) % 8);  // alignment of the uncompressed payload
+    put_raw(zeros, (8 - offset() % 8) % 8);
   }
   uint64_t offset() const { return written_ + used_; }
   void patch(uint64_t at, const void* data, uint64_t n) {
@@ -73,6 +80,34 @@ class FileSink {
   }
   uint32_t sections() const { return sections_; }
 
+  // A compressed section: Python stacks repeat the same return addresses thousands of times, and
+  // zlib shrinks such sections by an order of magnitude. Falls back to a plain section if zlib
+  // cannot start (no memory).
+  uint64_t begin_zlib(uint32_t type) {
+    uint64_t at = begin(type);
+    if (!g_config.compress) return at;
+    zs_ = z_stream{};
+    zs_.zalloc = z_alloc;
+    zs_.zfree = z_free;
+    if (deflateInit(&zs_, 6) != Z_OK) return at;
+    uint64_t raw_size = 0;
+    put_raw(&raw_size, sizeof raw_size);  // back-patched in end_zlib
+    deflating_ = true;
+    raw_ = 0;
+    return at;
+  }
+  void end_zlib(uint64_t at, uint32_t type) {
+    if (!deflating_) return end(at, type);
+    deflate_some(nullptr, 0, Z_FINISH);
+    deflateEnd(&zs_);
+    deflating_ = false;
+    t::SectionHeader h{type, t::kSectionZlib, offset() - at - sizeof h};
+    pad8();
+    patch(at, &h, sizeof h);
+    patch(at + sizeof h, &raw_, sizeof raw_);
+    ++sections_;
+  }
+
  private:
   void flush() {
     const char* p = buf_;
@@ -89,6 +124,36 @@ class FileSink {
     written_ += used_;
     used_ = 0;
   }
+  static voidpf z_alloc(voidpf, uInt items, uInt size) {
+    uint64_t n = uint64_t(items) * size + 16;
+    auto* p = static_cast<char*>(sys_map(n));
+    if (!p) return Z_NULL;
+    *reinterpret_cast<uint64_t*>(p) = n;
+    return p + 16;
+  }
+  static void z_free(voidpf, voidpf p) {
+    char* base = static_cast<char*>(p) - 16;
+    sys_unmap(base, *reinterpret_cast<uint64_t*>(base));
+  }
+  void put_deflated(const void* data, uint64_t n) {
+    raw_ += n;
+    deflate_some(data, n, Z_NO_FLUSH);
+  }
+  void deflate_some(const void* data, uint64_t n, int flush) {
+    zs_.next_in = static_cast<Bytef*>(const_cast<void*>(data));
+    zs_.avail_in = uInt(n);
+    int rc;
+    do {
+      unsigned char out[16384];
+      zs_.next_out = out;
+      zs_.avail_out = sizeof out;
+      rc = deflate(&zs_, flush);
+      put_raw(out, sizeof out - zs_.avail_out);
+    } while (zs_.avail_out == 0 || (flush == Z_FINISH && rc == Z_OK));
+  }
+  z_stream zs_{};
+  bool deflating_ = false;
+  uint64_t raw_ = 0;
   int fd_ = -1;
   char* buf_ = nullptr;
   uint64_t used_ = 0;
@@ -164,7 +229,7 @@ void write_callsites(FileSink& out) {
   uint32_t epoch_count = uint32_t(current_epoch()) + 1;
   uint64_t born_bytes;
   uint32_t* born = born_histograms(n, epoch_count, &born_bytes);
-  uint64_t at = out.begin(t::kCallsites);
+  uint64_t at = out.begin_zlib(t::kCallsites);
   for (uint32_t i = 0; i < n; ++i) {
     const Callsite& c = g_callsites.entry(i);
     if (!has_data(c)) continue;
@@ -189,7 +254,7 @@ void write_callsites(FileSink& out) {
     out.put(&r, sizeof r);
     out.put(g_callsites.frames(c), uint64_t(c.depth) * sizeof(uint64_t));
   }
-  out.end(at, t::kCallsites);
+  out.end_zlib(at, t::kCallsites);
   sys_unmap(born, born_bytes);
 }
 
@@ -229,6 +294,29 @@ void write_timeline(FileSink& out) {
     out.put(timeline_series(top[k]), uint64_t(samples) * sizeof(uint64_t));
   }
   out.end(at, t::kTimeline);
+}
+
+void write_python(FileSink& out) {
+  if (!python_frames_enabled()) return;
+  uint32_t n = g_callsites.count(), stacks = 0;
+  for (uint32_t i = 0; i < n; ++i) stacks += has_data(g_callsites.entry(i)) && python_frames_of(g_callsites.entry(i));
+  uint32_t blob_bytes;
+  const char* blob = python_strings(&blob_bytes);
+  uint64_t at = out.begin_zlib(t::kPython);
+  t::PythonHeader h{stacks, blob_bytes};
+  out.put(&h, sizeof h);
+  out.put(blob, blob_bytes);
+  out.pad8();
+  for (uint32_t i = 0; i < n; ++i) {
+    const Callsite& c = g_callsites.entry(i);
+    const PythonFrame* frames = python_frames_of(c);
+    if (!has_data(c) || !frames) continue;
+    t::PythonStackRecord r{c.hash, c.py_count, 0};
+    out.put(&r, sizeof r);
+    static_assert(sizeof(PythonFrame) == sizeof(t::PythonFrameRecord));
+    out.put(frames, uint64_t(c.py_count) * sizeof(PythonFrame));
+  }
+  out.end_zlib(at, t::kPython);
 }
 
 void write_stats(FileSink& out) {
@@ -355,6 +443,7 @@ bool trace_write(const WriteRequest& req) {
     write_timeline(out);
     write_stats(out);
     write_marks(out);
+    write_python(out);
     h.file_size = out.offset();
     h.section_count = out.sections();
     out.patch(0, &h, sizeof h);

@@ -1,0 +1,43 @@
+// Python frames in allocation stacks (CPython 3.11). At each allocation the hook reads the calling
+// thread's interpreter frames directly (no Python API call, no allocation, no GIL needed: the
+// thread is reading its own frames, which cannot change while it is inside malloc) and folds
+// (code object, instruction offset) pairs into the callsite's identity. The first time a callsite
+// is seen, each pair is resolved to file, function and line while the code object is alive.
+#pragma once
+
+#include <stdint.h>
+
+#include "callsite_table.h"
+
+namespace libleak {
+
+inline constexpr int kMaxPythonFrames = 64;
+
+struct PythonCapture {
+  int count;
+  uintptr_t code[kMaxPythonFrames];
+  uint32_t offset[kMaxPythonFrames];  // code units into the bytecode
+  uint8_t entry[kMaxPythonFrames];    // first frame run by its own _PyEval_EvalFrameDefault call
+  const uintptr_t* native;            // the native stack, to place each frame at its eval loop
+  uint32_t native_depth;
+};
+
+// A resolved Python frame, as stored per callsite and written to the trace.
+struct PythonFrame {
+  uint32_t native_index;  // index of the native _PyEval_EvalFrameDefault frame running it, or UINT32_MAX
+  int32_t line;
+  uint32_t file;          // offsets into the string arena
+  uint32_t function;
+};
+
+void python_frames_init();  // after Py_Initialize may have happened: looks up the interpreter
+bool python_frames_enabled();
+// Fills `out` for the calling thread; returns a hash of the pairs (0 when none).
+uint64_t python_capture(PythonCapture* out);
+// CallsiteTable fill function: resolves a capture into the entry's Python frames.
+void python_fill_callsite(Callsite& entry, const void* capture);
+const PythonFrame* python_frames_of(const Callsite& entry);
+// The string arena (NUL-terminated names; offset 0 is the empty string), as written to the trace.
+const char* python_strings(uint32_t* bytes);
+
+}  // namespace libleak
