@@ -22,6 +22,10 @@ class SameOutput(Scenario):
         for function in ("build", "work", "main"):
             self.assertEqual(self.leaks_in(report, function), [], function)
         self.assertEqual(report["stats"]["unknown_frees"], 0)
+        # And the process as a whole leaked nothing: the gate passes at zero.
+        self.assertEqual((report["totals"]["leaked_bytes"], report["totals"]["leaked_blocks"]), (0, 0))
+        gate = self.leakreport("--fail-above", "0", report["source"], check_rc=0)
+        self.assertIn("PASS: 0 bytes in 0 blocks leaked", gate.stderr)
 
     def test_cxx_exceptions_in_threads(self):
         exe = self.compile("exceptions_threads.cpp", cxx=True)
