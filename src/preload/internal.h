@@ -113,6 +113,7 @@ bool in_own_module(uintptr_t ip);
 void modules_init();
 void modules_refresh();  // after dlopen/dlclose: records loads and unloads, bumps the generation
 uint32_t modules_generation();
+void modules_after_fork_child();
 
 // ---- lifecycle.cpp -------------------------------------------------------------------------------
 uint64_t current_epoch();  // birth epoch of an allocation made now

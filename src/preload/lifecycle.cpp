@@ -110,6 +110,7 @@ void after_fork_child() {
   }
   g_root = false;
   g_pid = getpid();
+  modules_after_fork_child();
   recorder_after_fork_child();
   trace_reset_after_fork();
   g_thread_running.store(false);

@@ -138,6 +138,11 @@ void modules_refresh() {
   g_refresh_lock.store(false, std::memory_order_release);
 }
 
+void modules_after_fork_child() {
+  // The lock may have been held by a thread that does not exist in the child.
+  g_refresh_lock.store(false, std::memory_order_relaxed);
+}
+
 uint32_t modules_generation() { return g_generation.load(std::memory_order_acquire); }
 uint32_t modules_count() { return g_count.load(std::memory_order_acquire); }
 const ModuleEntry& module_at(uint32_t i) { return g_modules[i]; }
