@@ -116,9 +116,11 @@ struct RealGmp {
   ReallocFn default_realloc;
   FreeFn default_free;
 };
-RealGmp g_real;
+RealGmp g_real;  // the libgmp in the global scope, once found
 std::atomic<bool> g_resolved{false};
 std::atomic<bool> g_full_logged{false};
+
+void libleak_gmp_self();  // any function of this file: tells our own exports from libgmp's
 
 bool lookup(void* handle, RealGmp* out) {
   out->set = reinterpret_cast<SetFn>(dlsym(handle, "__gmp_set_memory_functions"));
@@ -126,30 +128,41 @@ bool lookup(void* handle, RealGmp* out) {
   out->default_alloc = reinterpret_cast<AllocFn>(dlsym(handle, "__gmp_default_allocate"));
   out->default_realloc = reinterpret_cast<ReallocFn>(dlsym(handle, "__gmp_default_reallocate"));
   out->default_free = reinterpret_cast<FreeFn>(dlsym(handle, "__gmp_default_free"));
+  // A handle whose scope is the global one (the main program's) finds libleak.so's exports first:
+  // forwarding to them would recurse.
+  Dl_info self, found;
+  if (out->set && dladdr(reinterpret_cast<void*>(out->set), &found) &&
+      dladdr(reinterpret_cast<void*>(&libleak_gmp_self), &self) && found.dli_fbase == self.dli_fbase)
+    return false;
   return out->set && out->get;
 }
 
-// The libgmp in the global scope after libleak; when there is none (GMP came in with a library
-// dlopen'd RTLD_LOCAL, e.g. a Python extension), the libgmp its caller's module depends on: a
-// handle's dlsym searches that module's own dependencies, where libleak.so is not.
-LIBLEAK_NOINLINE bool resolve(const void* caller) {
-  if (g_resolved.load(std::memory_order_acquire)) return true;
-  RealGmp r{};
-  bool ok = lookup(RTLD_NEXT, &r);
-  Dl_info info;
-  if (!ok && caller && dladdr(caller, &info) && info.dli_fname) {
-    if (void* h = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD)) {
-      ok = lookup(h, &r);
-      dlclose(h);
-    }
+// The libgmp the caller would have bound to without libleak: the first in the global scope after
+// libleak.so, cached for good once found. When there is none (GMP came in with a library dlopen'd
+// RTLD_LOCAL, e.g. a Python extension), the libgmp among the caller's module's own dependencies (a
+// handle's dlsym searches those, where libleak.so is not). That answer is not cached: two such
+// modules may each bring a private copy of GMP.
+LIBLEAK_NOINLINE bool resolve(const void* caller, RealGmp* out) {
+  if (g_resolved.load(std::memory_order_acquire)) {
+    *out = g_real;
+    return true;
   }
-  if (!ok) return false;
-  // Two threads may both get here: they store the same pointers.
-  g_real = r;
-  // Release: a thread that sees g_resolved sees g_real.
-  g_resolved.store(true, std::memory_order_release);
-  return true;
+  if (lookup(RTLD_NEXT, out)) {
+    g_real = *out;  // racing threads store the same pointers
+    // Release: a thread that sees g_resolved sees g_real.
+    g_resolved.store(true, std::memory_order_release);
+    return true;
+  }
+  Dl_info info;
+  if (!caller || !dladdr(caller, &info) || !info.dli_fname) return false;
+  void* h = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+  if (!h) return false;
+  bool ok = lookup(h, out);
+  dlclose(h);
+  return ok;
 }
+
+void libleak_gmp_self() {}
 
 template <class Fn>
 int claim_slot(std::atomic<Fn>* slots, Fn fn) {
@@ -183,14 +196,15 @@ using namespace libleak;
 
 LIBLEAK_EXPORT void __gmp_set_memory_functions(AllocFn a, ReallocFn r, FreeFn f) {
   int saved = errno;
-  if (!resolve(__builtin_return_address(0))) {
+  RealGmp gmp;
+  if (!resolve(__builtin_return_address(0), &gmp)) {
     log_line("mp_set_memory_functions: libgmp not found; GMP memory is not followed");
     errno = saved;
     return;
   }
-  g_real.set(wrap(a, g_real.default_alloc, g_alloc_fns, kAllocWrappers),
-             wrap(r, g_real.default_realloc, g_realloc_fns, kReallocWrappers),
-             wrap(f, g_real.default_free, g_free_fns, kFreeWrappers));
+  gmp.set(wrap(a, gmp.default_alloc, g_alloc_fns, kAllocWrappers),
+          wrap(r, gmp.default_realloc, g_realloc_fns, kReallocWrappers),
+          wrap(f, gmp.default_free, g_free_fns, kFreeWrappers));
   errno = saved;
 }
 
@@ -198,6 +212,7 @@ LIBLEAK_EXPORT void __gmp_set_memory_functions(AllocFn a, ReallocFn r, FreeFn f)
 // one; before any set it answers GMP's malloc-based defaults, which the malloc hooks record.
 LIBLEAK_EXPORT void __gmp_get_memory_functions(AllocFn* a, ReallocFn* r, FreeFn* f) {
   int saved = errno;
-  if (resolve(__builtin_return_address(0))) g_real.get(a, r, f);
+  RealGmp gmp;
+  if (resolve(__builtin_return_address(0), &gmp)) gmp.get(a, r, f);
   errno = saved;
 }
