@@ -240,7 +240,10 @@ LIBLEAK_EXPORT void* valloc(size_t size) {
 
 LIBLEAK_EXPORT void* pvalloc(size_t size) {
   if (!ready()) resolve_real();
-  return tracked(size, [&] { return real.pvalloc(size); });
+  // pvalloc hands out whole pages: the program owns (and may store pointers in) all of them.
+  size_t page = size_t(sysconf(_SC_PAGESIZE));
+  size_t rounded = size ? (size + page - 1) & ~(page - 1) : page;
+  return tracked(rounded, [&] { return real.pvalloc(size); });
 }
 
 LIBLEAK_EXPORT size_t malloc_usable_size(void* p) {

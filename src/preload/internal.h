@@ -112,6 +112,7 @@ bool in_own_module(uintptr_t ip);
 // ---- modules.cpp ---------------------------------------------------------------------------------
 void modules_init();
 void modules_refresh();  // after dlopen/dlclose: records loads and unloads, bumps the generation
+bool modules_refresh_try();  // the same, unless another thread is refreshing; false then
 uint32_t modules_generation();
 void modules_after_fork_child();
 

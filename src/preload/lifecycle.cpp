@@ -1,6 +1,6 @@
 // Start-up, the background thread, fork, and the final write at exit.
-// The constructor runs before the program's own initialisers; the destructor runs from _dl_fini
-// after the program's destructors, so what is still live then was never freed.
+// The constructor runs before the program's own initialisers; the final write runs after the
+// program's exit handlers and destructors, so what is still live then was never freed.
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -203,6 +203,12 @@ void python_exit_scan() {
   scan_for_leaks();
 }
 
+// The final write happens in an on_exit handler: it receives the exit status (also when main
+// returns), and, registered by a preloaded constructor before libc registers _dl_fini, it runs
+// after every atexit handler and every destructor of the program and its libraries.
+bool g_on_exit_registered = false;
+void on_process_exit(int status, void*) { write_final(trace::kExitNormal, status, true); }
+
 __attribute__((constructor(101))) void libleak_start() {
   config_load();
   hooks_init();
@@ -224,6 +230,7 @@ __attribute__((constructor(101))) void libleak_start() {
   python_init();
   if (g_config.python_frames) python_frames_init();
   pthread_atfork(nullptr, nullptr, after_fork_child);
+  g_on_exit_registered = on_exit(on_process_exit, nullptr) == 0;
   if (g_config.snapshot_signal) {
     struct sigaction sa {};
     sa.sa_handler = on_snapshot_signal;
@@ -235,6 +242,8 @@ __attribute__((constructor(101))) void libleak_start() {
   start_background_thread();
 }
 
-__attribute__((destructor(101))) void libleak_finish() { write_final(trace::kExitNormal, 0, true); }
+__attribute__((destructor(101))) void libleak_finish() {
+  if (!g_on_exit_registered) write_final(trace::kExitNormal, 0, true);
+}
 
 }  // namespace libleak

@@ -20,6 +20,7 @@ std::atomic<uint32_t> g_count{0};
 std::atomic<uint32_t> g_generation{0};
 std::atomic<bool> g_refresh_lock{false};
 uintptr_t g_own_start = 0, g_own_end = 0;
+void refresh_locked();
 
 void read_build_id(const dl_phdr_info* info, ModuleEntry* m) {
   for (int i = 0; i < info->dlpi_phnum; ++i) {
@@ -108,6 +109,17 @@ void modules_init() {
 void modules_refresh() {
   if (!g_modules) return;
   while (g_refresh_lock.exchange(true, std::memory_order_acquire)) sched_yield();
+  refresh_locked();
+}
+
+bool modules_refresh_try() {
+  if (!g_modules || g_refresh_lock.exchange(true, std::memory_order_acquire)) return false;
+  refresh_locked();
+  return true;
+}
+
+namespace {
+void refresh_locked() {
   // Cheap test first: glibc counts loads and unloads; nothing changed, nothing to do.
   struct Counts {
     unsigned long long adds, subs;
@@ -137,6 +149,7 @@ void modules_refresh() {
   g_generation.store(gen, std::memory_order_release);
   g_refresh_lock.store(false, std::memory_order_release);
 }
+}  // namespace
 
 void modules_after_fork_child() {
   // The lock may have been held by a thread that does not exist in the child.

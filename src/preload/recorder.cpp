@@ -34,6 +34,22 @@ uint64_t current_epoch() {
   return e < 0xffff ? e : 0xffff;
 }
 
+namespace {
+struct NewCallsite {
+  const PythonCapture* python;
+};
+
+// Completes a callsite seen for the first time. A library loaded since the registry's last refresh
+// (a Python extension allocating in its first call) must be registered before the callsite is
+// stamped with a generation, or its frames would be looked up among older modules. Try-only: the
+// refresh waits for the loader lock, which the allocating thread may hold (malloc inside dlopen).
+void fill_new_callsite(Callsite& c, const void* arg) {
+  if (modules_refresh_try()) c.module_gen = modules_generation();
+  auto* fresh = static_cast<const NewCallsite*>(arg);
+  if (fresh->python) python_fill_callsite(c, fresh->python);
+}
+}  // namespace
+
 static void account_alloc(uint64_t size) {
   g_counters.allocations.fetch_add(1, std::memory_order_relaxed);
   g_counters.live_blocks.fetch_add(1, std::memory_order_relaxed);
@@ -48,17 +64,15 @@ void record_alloc(void* p, size_t size, uint32_t domain) {
   uintptr_t frames[256];
   uint32_t depth = uint32_t(unwind_stack(frames, int(g_config.depth)));
   uint64_t hash = hash_stack(frames, depth, domain);
-  uint32_t gen = modules_generation();
-  uint32_t id;
+  NewCallsite fresh{nullptr};
+  PythonCapture py;
   if (python_frames_enabled()) {
-    PythonCapture py;  // the Python frames are part of the callsite's identity
-    py.native = frames;
+    py.native = frames;  // the Python frames are part of the callsite's identity
     py.native_depth = depth;
     hash = (hash ^ python_capture(&py)) | 2;
-    id = g_callsites.intern(hash, frames, depth, domain, gen, python_fill_callsite, &py);
-  } else {
-    id = g_callsites.intern(hash, frames, depth, domain, gen);
+    fresh.python = &py;
   }
+  uint32_t id = g_callsites.intern(hash, frames, depth, domain, modules_generation(), fill_new_callsite, &fresh);
   if (id == CallsiteTable::kOverflow) g_counters.dropped_callsites.fetch_add(1, std::memory_order_relaxed);
   if (!g_live.insert(reinterpret_cast<uintptr_t>(p), size, id, uint32_t(current_epoch()), g_fork_gen)) {
     g_counters.dropped_blocks.fetch_add(1, std::memory_order_relaxed);
