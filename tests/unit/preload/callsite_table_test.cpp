@@ -1,0 +1,143 @@
+// Unit tests of the callsite table (src/preload/callsite_table.h), single-threaded: interning,
+// exact frame storage, the overflow entry once the table is full, stack hashing, the counters.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <vector>
+
+#include "internal.h"
+#include "table_test_util.h"
+
+namespace libleak {
+namespace {
+
+using test::ScopedCallsiteTable;
+
+std::vector<uintptr_t> stack_of(uint32_t n, uint32_t depth) {
+  std::vector<uintptr_t> f(depth);
+  for (uint32_t i = 0; i < depth; ++i) f[i] = 0x400000 + (test::mix64(uint64_t(n) << 8 | i) & 0xffffff);
+  return f;
+}
+
+uint32_t intern(CallsiteTable& t, const std::vector<uintptr_t>& f, uint32_t domain = 0, uint32_t gen = 0) {
+  return t.intern(hash_stack(f.data(), uint32_t(f.size()), domain), f.data(), uint32_t(f.size()), domain, gen);
+}
+
+void expect_entry(const CallsiteTable& t, uint32_t id, const std::vector<uintptr_t>& f, uint32_t domain,
+                  uint32_t gen) {
+  const Callsite& c = t.entry(id);
+  EXPECT_EQ(c.published.load(), 1u);
+  EXPECT_EQ(c.hash, hash_stack(f.data(), uint32_t(f.size()), domain));
+  EXPECT_EQ(c.depth, f.size());
+  EXPECT_EQ(c.domain, domain);
+  EXPECT_EQ(c.module_gen, gen);
+  const uint64_t* frames = t.frames(c);
+  for (size_t i = 0; i < f.size(); ++i) EXPECT_EQ(frames[i], f[i]) << "frame " << i << " of entry " << id;
+}
+
+TEST(CallsiteTableTest, FreshTableHoldsOnlyThePublishedOverflowEntry) {
+  ScopedCallsiteTable s;
+  ASSERT_TRUE(s.table.init(12, 64));
+  EXPECT_EQ(s.table.capacity(), 2048u);  // half the index
+  EXPECT_EQ(s.table.count(), 1u);
+  EXPECT_EQ(s.table.entry(CallsiteTable::kOverflow).published.load(), 1u);
+  EXPECT_EQ(s.table.entry(CallsiteTable::kOverflow).hash, 1u);
+  EXPECT_EQ(s.table.dropped(), 0u);
+}
+
+TEST(CallsiteTableTest, SameFramesGiveTheSameIdAndAreStoredExactly) {
+  ScopedCallsiteTable s;
+  ASSERT_TRUE(s.table.init(12, 64));
+  std::vector<uintptr_t> f = {0x401126, 0x7f00aa001234, 0x401300, 0xffffffffffff};
+  uint32_t id = intern(s.table, f, 0, 3);
+  EXPECT_EQ(id, 1u);  // entries are dense, in order of first sight
+  EXPECT_EQ(intern(s.table, f, 0, 3), id);
+  EXPECT_EQ(intern(s.table, f, 0, 9), id);  // the module generation is not part of the identity
+  EXPECT_EQ(s.table.count(), 2u);
+  expect_entry(s.table, id, f, 0, 3);
+}
+
+TEST(CallsiteTableTest, DifferentStacksGetDistinctDenseIds) {
+  ScopedCallsiteTable s;
+  ASSERT_TRUE(s.table.init(14, 64));
+  std::vector<std::vector<uintptr_t>> stacks;
+  for (uint32_t n = 0; n < 1000; ++n) stacks.push_back(stack_of(n, 1 + n % 64));
+  for (uint32_t n = 0; n < 1000; ++n) ASSERT_EQ(intern(s.table, stacks[n], n % 2, n), n + 1);
+  for (uint32_t n = 0; n < 1000; ++n) ASSERT_EQ(intern(s.table, stacks[n], n % 2, 0), n + 1);
+  EXPECT_EQ(s.table.count(), 1001u);
+  for (uint32_t n = 0; n < 1000; ++n) expect_entry(s.table, n + 1, stacks[n], n % 2, n);
+  // A prefix of a stack is a different stack.
+  std::vector<uintptr_t> prefix(stacks[999].begin(), stacks[999].end() - 1);
+  EXPECT_EQ(intern(s.table, prefix), 1001u);
+  EXPECT_EQ(s.table.dropped(), 0u);
+}
+
+TEST(CallsiteTableTest, SameFramesInAnotherDomainAreAnotherCallsite) {
+  ScopedCallsiteTable s;
+  ASSERT_TRUE(s.table.init(12, 64));
+  std::vector<uintptr_t> f = stack_of(7, 12);
+  uint32_t malloc_id = intern(s.table, f, kDomainMalloc);
+  uint32_t gmp_id = intern(s.table, f, kDomainGmp);
+  EXPECT_NE(malloc_id, gmp_id);
+  EXPECT_EQ(s.table.entry(malloc_id).domain, uint32_t(kDomainMalloc));
+  EXPECT_EQ(s.table.entry(gmp_id).domain, uint32_t(kDomainGmp));
+}
+
+TEST(CallsiteTableTest, FullTableReturnsOverflowAndCountsDrops) {
+  // 2^10 index slots: 512 entries, of which entry 0 is the overflow callsite.
+  ScopedCallsiteTable s;
+  ASSERT_TRUE(s.table.init(10, 8));
+  EXPECT_EQ(s.table.capacity(), 512u);
+  for (uint32_t n = 0; n < 511; ++n) ASSERT_EQ(intern(s.table, stack_of(n, 8)), n + 1) << n;
+  EXPECT_EQ(s.table.dropped(), 0u);
+  EXPECT_EQ(intern(s.table, stack_of(511, 8)), CallsiteTable::kOverflow);
+  EXPECT_EQ(s.table.dropped(), 1u);
+  EXPECT_EQ(intern(s.table, stack_of(512, 8)), CallsiteTable::kOverflow);
+  EXPECT_EQ(intern(s.table, stack_of(511, 8)), CallsiteTable::kOverflow);  // not stored the first time
+  EXPECT_EQ(s.table.dropped(), 3u);
+  // Known stacks still resolve, and nothing was overwritten.
+  for (uint32_t n = 0; n < 511; ++n) ASSERT_EQ(intern(s.table, stack_of(n, 8)), n + 1) << n;
+  EXPECT_EQ(s.table.dropped(), 3u);
+  EXPECT_EQ(s.table.count(), 512u);
+  for (uint32_t n = 0; n < 511; n += 50) expect_entry(s.table, n + 1, stack_of(n, 8), 0, 0);
+  EXPECT_EQ(s.table.entry(CallsiteTable::kOverflow).hash, 1u);
+}
+
+TEST(CallsiteTableTest, HashDependsOnDomainDepthAndEveryFrame) {
+  std::set<uint64_t> seen;
+  for (uint32_t n = 0; n < 200; ++n) {
+    std::vector<uintptr_t> f = stack_of(n, 16);
+    uint64_t h0 = hash_stack(f.data(), 16, kDomainMalloc);
+    uint64_t h1 = hash_stack(f.data(), 16, kDomainGmp);
+    EXPECT_NE(h0, h1) << n;
+    EXPECT_EQ(h0, hash_stack(f.data(), 16, kDomainMalloc));  // deterministic
+    EXPECT_NE(h0, hash_stack(f.data(), 15, kDomainMalloc));
+    f[n % 16] ^= 0x10;
+    EXPECT_NE(h0, hash_stack(f.data(), 16, kDomainMalloc)) << n;
+    EXPECT_GT(h0, 1u);  // never the empty index value nor the overflow entry's hash
+    EXPECT_GT(h1, 1u);
+    seen.insert(h0);
+    seen.insert(h1);
+  }
+  EXPECT_EQ(seen.size(), 400u);
+  EXPECT_NE(hash_stack(nullptr, 0, kDomainMalloc), hash_stack(nullptr, 0, kDomainGmp));
+}
+
+TEST(CallsiteTableTest, CountersTrackLiveTotalsAndPeak) {
+  ScopedCallsiteTable s;
+  ASSERT_TRUE(s.table.init(10, 8));
+  Callsite& c = s.table.entry(intern(s.table, stack_of(1, 4)));
+  c.on_alloc(100);
+  c.on_alloc(50);
+  c.on_free(100);
+  c.on_alloc(10);
+  c.on_free(50);
+  EXPECT_EQ(c.live_bytes.load(), 10);
+  EXPECT_EQ(c.live_blocks.load(), 1);
+  EXPECT_EQ(c.total_allocs.load(), 3u);
+  EXPECT_EQ(c.total_bytes.load(), 160u);
+  EXPECT_EQ(c.peak_live_bytes.load(), 150);
+}
+
+}  // namespace
+}  // namespace libleak
