@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include "report/error.h"
 
@@ -146,6 +147,29 @@ void parse_timeline(std::span<const std::byte> payload, Trace& out) {
   out.timeline = std::move(t);
 }
 
+// A compressed section: uint64 uncompressed size, then a zlib stream. The size is checked
+// against zlib's best possible ratio (about 1032:1) before allocating, so a small hostile file
+// cannot ask for gigabytes.
+std::vector<std::byte> inflate_section(std::span<const std::byte> stored, uint32_t index) {
+  Cursor c(stored, "compressed section");
+  auto size = c.take<uint64_t>();
+  auto stream = c.need(c.remaining());
+  constexpr uint64_t kMaxRatio = 1032;
+  if (size > (stream.size() + 64) * kMaxRatio) {
+    throw Error(fmt::format("section {} claims {} bytes uncompressed from {} compressed", index, size,
+                            stream.size()));
+  }
+  std::vector<std::byte> out(size);
+  uLongf out_len = static_cast<uLongf>(size);
+  int rc = uncompress(reinterpret_cast<Bytef*>(out.data()), &out_len,
+                      reinterpret_cast<const Bytef*>(stream.data()), static_cast<uLong>(stream.size()));
+  if (rc != Z_OK || out_len != size) {
+    throw Error(fmt::format("section {} is damaged: zlib error {} ({} of {} bytes)", index, rc,
+                            out_len, size));
+  }
+  return out;
+}
+
 }  // namespace
 
 Trace parse_trace(std::span<const std::byte> bytes) {
@@ -174,6 +198,7 @@ Trace parse_trace(std::span<const std::byte> bytes) {
 
   Cursor sections(bytes.subspan(header.header_size), "section table");
   Trace out;
+  std::vector<std::vector<std::byte>> inflated;  // keeps decompressed payloads alive while parsing
   uint32_t seen = 0;  // bit per known section type: at most one of each
   for (uint32_t i = 0; i < header.section_count; ++i) {
     auto sh = sections.take<trace::SectionHeader>();
@@ -184,6 +209,13 @@ Trace parse_trace(std::span<const std::byte> bytes) {
     auto payload = sections.need(sh.size);
     sections.align8();
     if (sh.type < trace::kProcess || sh.type > trace::kStats) continue;  // newer section: skip
+    if (sh.flags & ~uint32_t{trace::kSectionZlib}) {
+      throw Error(fmt::format("section {} (type {}) has unknown flags 0x{:x}", i, sh.type, sh.flags));
+    }
+    if (sh.flags & trace::kSectionZlib) {
+      inflated.push_back(inflate_section(payload, i));
+      payload = inflated.back();
+    }
     if (seen & (1u << sh.type)) throw Error(fmt::format("duplicate section of type {}", sh.type));
     seen |= 1u << sh.type;
     switch (sh.type) {

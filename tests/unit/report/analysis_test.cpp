@@ -233,7 +233,12 @@ TEST(Suppressions, HideEntriesAndAccountForThem) {
   EXPECT_EQ(r.suppressions[0].hidden.blocks, 7u);
 }
 
-TEST(Suppressions, BuiltinListStartsEmpty) { EXPECT_TRUE(builtin_suppressions().empty()); }
+TEST(Suppressions, BuiltinEntriesAreMarkedBuiltin) {
+  for (const auto& s : builtin_suppressions()) {
+    EXPECT_EQ(s.source, SuppressionSource::kBuiltin) << s.pattern;
+    EXPECT_FALSE(s.pattern.empty());
+  }
+}
 
 TEST(Totals, StatsWinOverCallsiteSums) {
   auto s = basic_spec();

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include <zlib.h>
+
 #include "libleak/trace_format.h"
 
 namespace libleak::test {
@@ -43,6 +45,7 @@ struct TraceSpec {
   std::vector<std::pair<uint32_t, std::vector<std::byte>>> extra_sections;  // e.g. unknown types
   bool fill_derived = true;  // compute depth, path_len, argc, cmdline_bytes from the vectors
   bool with_process = true;
+  bool compress = false;  // store every section zlib-compressed (kSectionZlib)
 };
 
 inline TraceSpec basic_spec() {
@@ -151,8 +154,20 @@ inline std::vector<std::byte> build_trace(TraceSpec s) {
   h.section_count = static_cast<uint32_t>(sections.size());
   out.put(h);
   for (const auto& [type, payload] : sections) {
-    out.put(trace::SectionHeader{type, 0, payload.size()});
-    out.raw(payload.data(), payload.size());
+    if (s.compress) {
+      uLongf len = compressBound(payload.size());
+      std::vector<std::byte> z(8 + len);
+      uint64_t raw_size = payload.size();
+      std::memcpy(z.data(), &raw_size, 8);
+      compress(reinterpret_cast<Bytef*>(z.data() + 8), &len,
+               reinterpret_cast<const Bytef*>(payload.data()), payload.size());
+      z.resize(8 + len);
+      out.put(trace::SectionHeader{type, trace::kSectionZlib, z.size()});
+      out.raw(z.data(), z.size());
+    } else {
+      out.put(trace::SectionHeader{type, 0, payload.size()});
+      out.raw(payload.data(), payload.size());
+    }
     out.pad8();
   }
   uint64_t size = out.bytes.size();

@@ -91,6 +91,42 @@ TEST(TraceReader, RoundTripsEverySection) {
   EXPECT_EQ(t.stats->write_failures, 1u);
 }
 
+TEST(TraceReader, CompressedSectionsRoundTrip) {
+  auto s = full_spec();
+  s.compress = true;
+  Trace t = parse(build_trace(s));
+  EXPECT_EQ(t.command, (std::vector<std::string>{"./prog", "--flag"}));
+  ASSERT_EQ(t.callsites.size(), 2u);
+  EXPECT_EQ(t.callsites[0].frames, (std::vector<uint64_t>{0x401010, 0x401020, 0x401030}));
+  EXPECT_EQ(t.timeline->series[1].values, (std::vector<uint64_t>{7, 8, 9}));
+  EXPECT_EQ(t.stats->write_failures, 1u);
+  auto bytes = build_trace(s);
+  for (size_t n = sizeof(trace::FileHeader); n < bytes.size(); ++n) {
+    auto damaged = bytes;
+    damaged[n] ^= std::byte{0x5a};
+    try {
+      parse_trace(damaged);
+    } catch (const Error&) {
+    }
+  }
+}
+
+TEST(TraceReader, CompressedSizeCannotForceHugeAllocation) {
+  auto s = basic_spec();
+  s.compress = true;
+  auto bytes = build_trace(s);
+  uint64_t huge = uint64_t{1} << 40;
+  std::memcpy(bytes.data() + sizeof(trace::FileHeader) + sizeof(trace::SectionHeader), &huge, 8);
+  EXPECT_NE(error_of(bytes).find("claims 1099511627776 bytes uncompressed"), std::string::npos);
+}
+
+TEST(TraceReader, UnknownSectionFlags) {
+  auto bytes = build_trace(basic_spec());
+  uint32_t flags = 6;
+  std::memcpy(bytes.data() + sizeof(trace::FileHeader) + 4, &flags, 4);
+  EXPECT_EQ(error_of(bytes), "section 0 (type 1) has unknown flags 0x6");
+}
+
 TEST(TraceReader, MinimalTraceHasOnlyProcess) {
   Trace t = parse(build_trace(basic_spec()));
   EXPECT_TRUE(t.modules.empty());
