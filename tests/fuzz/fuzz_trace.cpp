@@ -1,0 +1,30 @@
+// libFuzzer target: parse, analyse and format an arbitrary trace. Symbolization runs with
+// read_debug_info off (module + offset only), so inputs cannot make the fuzzer open files.
+// Any crash, sanitizer report or exception other than libleak::Error is a bug.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "report/analysis.h"
+#include "report/error.h"
+#include "report/format_json.h"
+#include "report/format_text.h"
+#include "report/symbolizer.h"
+#include "report/trace_reader.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace libleak;
+  try {
+    Trace trace = parse_trace(std::span(reinterpret_cast<const std::byte*>(data), size));
+    Symbolizer symbolizer(SymbolizerOptions{.read_debug_info = false, .warn = {}});
+    AnalysisOptions options;
+    options.suppressions = {{"^main$", SuppressionSource::kFile}, {"lib*.so", SuppressionSource::kBuiltin}};
+    std::vector<ProcessReport> reports{analyze(trace, symbolizer, options, "fuzz")};
+    format_text(reports, TextOptions{});
+    format_json(reports, false);
+    apply_gate(reports, 0);
+  } catch (const Error&) {
+    // Rejecting a damaged trace is the expected outcome for most inputs.
+  }
+  return 0;
+}
