@@ -22,9 +22,13 @@
 namespace libleak {
 
 std::string demangle(const char* name) {
+  // .dynsym names carry a symbol version ("__libc_start_main@@GLIBC_2.34"): not part of the name.
+  std::string plain(name);
+  if (auto at = plain.find('@'); at != std::string::npos && at > 0) plain.resize(at);
+  name = plain.c_str();
   int status = 0;
   char* out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  if (status != 0 || out == nullptr) return name;
+  if (status != 0 || out == nullptr) return plain;
   std::string s(out);
   std::free(out);
   return s;
