@@ -17,14 +17,15 @@
 namespace libleak {
 
 struct alignas(64) Callsite {
-  // Hot: touched by every allocation and free of this callsite.
-  std::atomic<int64_t> live_bytes;
-  std::atomic<int64_t> live_blocks;
+  // Hot: touched by every allocation and free of this callsite. Live counts are derived
+  // (allocated minus freed) so an allocation costs two atomic adds and a free two more.
   std::atomic<uint64_t> total_allocs;
   std::atomic<uint64_t> total_bytes;
+  std::atomic<uint64_t> freed_blocks;
+  std::atomic<uint64_t> freed_bytes;
   std::atomic<int64_t> peak_live_bytes;
   // Written once before the entry is published; read-only afterwards.
-  uint64_t hash;      // 0 for an abandoned entry
+  uint64_t hash;
   uint64_t frames;    // offset into the frame arena
   uint32_t depth;
   uint32_t domain;
@@ -42,16 +43,35 @@ struct alignas(64) Callsite {
 
   void on_alloc(uint64_t size) {
     total_allocs.fetch_add(1, std::memory_order_relaxed);
-    total_bytes.fetch_add(size, std::memory_order_relaxed);
-    live_blocks.fetch_add(1, std::memory_order_relaxed);
-    int64_t now = live_bytes.fetch_add(int64_t(size), std::memory_order_relaxed) + int64_t(size);
-    int64_t peak = peak_live_bytes.load(std::memory_order_relaxed);
-    while (now > peak && !peak_live_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    uint64_t allocated = total_bytes.fetch_add(size, std::memory_order_relaxed) + size;
+    // Exact for one thread; under concurrency a peak may be read a free or two late.
+    int64_t now = int64_t(allocated - freed_bytes.load(std::memory_order_relaxed));
+    if (now > peak_live_bytes.load(std::memory_order_relaxed)) {
+      int64_t peak = peak_live_bytes.load(std::memory_order_relaxed);
+      while (now > peak && !peak_live_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+      }
     }
   }
   void on_free(uint64_t size) {
-    live_blocks.fetch_sub(1, std::memory_order_relaxed);
-    live_bytes.fetch_sub(int64_t(size), std::memory_order_relaxed);
+    freed_blocks.fetch_add(1, std::memory_order_relaxed);
+    freed_bytes.fetch_add(size, std::memory_order_relaxed);
+  }
+  // Read freed before allocated: a block is always counted allocated before it is counted freed,
+  // so the differences never go negative.
+  int64_t live_bytes() const {
+    uint64_t freed = freed_bytes.load(std::memory_order_acquire);
+    return int64_t(total_bytes.load(std::memory_order_acquire) - freed);
+  }
+  int64_t live_blocks() const {
+    uint64_t freed = freed_blocks.load(std::memory_order_acquire);
+    return int64_t(total_allocs.load(std::memory_order_acquire) - freed);
+  }
+  void reset_counters() {
+    total_allocs.store(0, std::memory_order_relaxed);
+    total_bytes.store(0, std::memory_order_relaxed);
+    freed_blocks.store(0, std::memory_order_relaxed);
+    freed_bytes.store(0, std::memory_order_relaxed);
+    peak_live_bytes.store(0, std::memory_order_relaxed);
   }
 };
 

@@ -86,9 +86,9 @@ size_t tracked_size(void* p);
 bool recorder_ready();
 void recorder_init();  // idempotent, single-threaded (constructor)
 
+// Process-wide counters. Allocation and free totals are sums over the callsites, taken when the
+// trace is written; only live bytes (for the exact process-wide peak) is updated on every call.
 struct Counters {
-  std::atomic<uint64_t> allocations;
-  std::atomic<uint64_t> frees;
   std::atomic<uint64_t> unknown_frees;
   std::atomic<uint64_t> dropped_callsites;
   std::atomic<uint64_t> dropped_blocks;
@@ -97,7 +97,6 @@ struct Counters {
   std::atomic<uint64_t> inherited_frees;
   std::atomic<uint64_t> scan_roots_bytes;
   alignas(64) std::atomic<int64_t> live_bytes;
-  std::atomic<int64_t> live_blocks;
   std::atomic<int64_t> peak_live_bytes;
 };
 extern Counters g_counters;

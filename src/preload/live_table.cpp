@@ -32,17 +32,19 @@ LiveSlot* LiveTable::level(int l) {
   return slots;
 }
 
+inline uint64_t window_start(uint64_t hash, int l) { return hash >> (64 - 16 - l); }
+
 bool LiveTable::insert(uintptr_t address, uint64_t size, uint32_t callsite, uint32_t epoch, uint32_t fork_gen) {
   if (address > kMaxAddress || address <= kTombstone || size > kMaxSize || callsite > kMaxCallsite) return false;
   uint64_t key = uint64_t(address) | (uint64_t(epoch & 0xffff) << 48);
   // kValid keeps a written value nonzero, so readers can tell "being written" apart.
   uint64_t value = kValid | (uint64_t(fork_gen < kMaxForkGen ? fork_gen : kMaxForkGen) << 59) | (size << 23) | callsite;
   uint64_t h = slot_hash(address);
-  for (int l = 0; l < kMaxLevels; ++l) {
+  for (int l = newest_.load(std::memory_order_acquire); l < kMaxLevels; ++l) {
     LiveSlot* slots = level(l);
     if (!slots) return false;
     uint64_t mask = level_slots(l) - 1;
-    uint64_t start = h >> (64 - 16 - l);
+    uint64_t start = window_start(h, l);
     for (int j = 0; j < kWindow; ++j) {
       LiveSlot& s = slots[(start + j) & mask];
       uint64_t k = s.key.load(std::memory_order_relaxed);
@@ -52,51 +54,61 @@ bool LiveTable::insert(uintptr_t address, uint64_t size, uint32_t callsite, uint
       s.value.store(value, std::memory_order_release);
       return true;
     }
+    // Window full: the next level becomes the newest (only ever forward).
+    int expected = l;
+    newest_.compare_exchange_strong(expected, l + 1, std::memory_order_acq_rel);
+  }
+  return false;
+}
+
+// Calls fn(slot, key) for the slot holding `address`, newest level first; false if none.
+template <class Fn>
+static bool find_slot(const std::atomic<LiveSlot*>* levels, int newest, uintptr_t address, Fn&& fn) {
+  uint64_t h = slot_hash(address);
+  for (int l = newest; l >= 0; --l) {
+    LiveSlot* slots = levels[l].load(std::memory_order_acquire);
+    if (!slots) continue;
+    uint64_t mask = level_slots(l) - 1;
+    uint64_t start = window_start(h, l);
+    for (int j = 0; j < LiveTable::kWindow; ++j) {
+      LiveSlot& s = slots[(start + j) & mask];
+      uint64_t k = s.key.load(std::memory_order_acquire);
+      if (k == kEmpty) break;  // slots never become empty again, so the key is not further on
+      if (k == kTombstone || (k & LiveTable::kMaxAddress) != address) continue;
+      if (fn(s, k)) return true;
+    }
   }
   return false;
 }
 
 bool LiveTable::remove(uintptr_t address, LiveBlock* out) {
-  uint64_t h = slot_hash(address);
-  for (int l = 0; l < kMaxLevels; ++l) {
-    LiveSlot* slots = levels_[l].load(std::memory_order_acquire);
-    if (!slots) return false;
-    uint64_t mask = level_slots(l) - 1;
-    uint64_t start = h >> (64 - 16 - l);
-    for (int j = 0; j < kWindow; ++j) {
-      LiveSlot& s = slots[(start + j) & mask];
-      uint64_t k = s.key.load(std::memory_order_acquire);
-      if (k == kEmpty) break;  // inserts fill a window front to back, so the key is not further on
-      if ((k & kMaxAddress) != address || k == kTombstone) continue;
-      uint64_t v = s.value.load(std::memory_order_acquire);
-      // The slot is ours once the key CAS succeeds: a concurrent free of the same pointer (a
-      // double free in the program) loses and reports the pointer as unknown.
-      if (!s.key.compare_exchange_strong(k, kTombstone, std::memory_order_acq_rel)) return false;
-      s.value.store(0, std::memory_order_relaxed);
-      if (out) *out = decode(k, v);
-      return true;
-    }
-  }
-  return false;
+  int newest = newest_.load(std::memory_order_acquire);
+  return find_slot(levels_, newest, address, [&](LiveSlot& s, uint64_t k) {
+    uint64_t v = s.value.load(std::memory_order_acquire);
+    // Claim through the value: a concurrent free of the same pointer (a double free in the
+    // program) loses the swap and reports the pointer as unknown. Only then tombstone the key,
+    // so no insert can take the slot while it is being cleared.
+    if (v == 0 || !s.value.compare_exchange_strong(v, 0, std::memory_order_acq_rel)) return false;
+    s.key.store(kTombstone, std::memory_order_release);
+    if (out) *out = decode(k, v);
+    return true;
+  });
 }
 
 bool LiveTable::find(uintptr_t address, LiveBlock* out) const {
-  uint64_t h = slot_hash(address);
-  for (int l = 0; l < kMaxLevels; ++l) {
-    LiveSlot* slots = levels_[l].load(std::memory_order_acquire);
-    if (!slots) return false;
-    uint64_t mask = level_slots(l) - 1;
-    uint64_t start = h >> (64 - 16 - l);
-    for (int j = 0; j < kWindow; ++j) {
-      const LiveSlot& s = slots[(start + j) & mask];
-      uint64_t k = s.key.load(std::memory_order_acquire);
-      if (k == kEmpty) break;
-      if (k == kTombstone || (k & kMaxAddress) != address) continue;
-      if (out) *out = decode(k, s.value.load(std::memory_order_acquire));
-      return true;
-    }
-  }
-  return false;
+  int newest = newest_.load(std::memory_order_acquire);
+  return find_slot(levels_, newest, address, [&](LiveSlot& s, uint64_t k) {
+    uint64_t v = s.value.load(std::memory_order_acquire);
+    if (!v) return false;
+    if (out) *out = decode(k, v);
+    return true;
+  });
+}
+
+void LiveTable::prefetch(uintptr_t address) const {
+  int l = newest_.load(std::memory_order_relaxed);
+  LiveSlot* slots = levels_[l].load(std::memory_order_relaxed);
+  if (slots) __builtin_prefetch(&slots[window_start(slot_hash(address), l) & (level_slots(l) - 1)], 1);
 }
 
 size_t LiveTable::mapped_bytes() const {
@@ -107,6 +119,7 @@ size_t LiveTable::mapped_bytes() const {
 }
 
 void LiveTable::reset_for_tests() {
+  newest_.store(0);
   for (int l = 0; l < kMaxLevels; ++l) {
     LiveSlot* slots = levels_[l].exchange(nullptr);
     sys_unmap(slots, level_slots(l) * sizeof(LiveSlot));

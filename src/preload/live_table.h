@@ -2,15 +2,16 @@
 // Runs inside malloc/free: lock-free, memory from mmap only, never touches the program's memory.
 //
 // The table is a list of levels, each an open-addressed array of 16-byte slots with a bounded
-// probe window. Level i holds kLevel0Slots << i slots and is mapped the first time an insert finds
-// every earlier window full, so the table grows with the program without rehashing and without a
-// lock: a block stays in the level it was inserted into until it is freed. Inserts fill the
-// oldest level with room, so most lookups end in level 0.
+// probe window. Level i holds kLevel0Slots << i slots. Inserts go to the newest level; when its
+// window is full, the next level is mapped and becomes the newest. So the table grows with the
+// program without rehashing and without a lock, and a block stays in the level it was inserted
+// into until it is freed. Lookups search the newest level first: most blocks die young.
 //
-// Deletion writes a tombstone. An insert may reuse a tombstone because a live address is never
-// inserted twice: free removes the entry before the real free runs, so the allocator cannot hand
-// the address out again while its old entry exists. Lookups stop at an empty slot or at the end of
-// the window; both bounds keep every operation O(levels x window).
+// A live address is never inserted twice: free removes the entry before the real free runs, so
+// the allocator cannot hand the address out again while its old entry exists. An insert may
+// therefore take any tombstone in its window. Removal claims a slot by swapping its value to 0,
+// then tombstones the key: an insert can only reuse the slot once the removal is complete.
+// Lookups stop at an empty slot (slots never become empty again) or at the end of the window.
 #pragma once
 
 #include <stddef.h>
@@ -63,12 +64,15 @@ class LiveTable {
         uint64_t k = slots[i].key.load(std::memory_order_acquire);
         if (k <= 1) continue;
         uint64_t v = slots[i].value.load(std::memory_order_acquire);
-        if (!v) continue;
+        // Re-read the key: a concurrent remove and insert may have replaced the block in between.
+        if (!v || slots[i].key.load(std::memory_order_acquire) != k) continue;
         fn(decode(k, v));
       }
     }
   }
 
+  // Warms the cache line an insert of this address will touch (issued before unwinding).
+  void prefetch(uintptr_t address) const;
   size_t mapped_bytes() const;
   void reset_for_tests();
 
@@ -79,6 +83,7 @@ class LiveTable {
   }
   LiveSlot* level(int l);  // maps the level on first use
   std::atomic<LiveSlot*> levels_[kMaxLevels] = {};
+  std::atomic<int> newest_{0};
 };
 
 }  // namespace libleak

@@ -31,6 +31,29 @@ PyThreadState* (*g_this_thread_state)() = nullptr;
 int (*g_addr2line)(PyCodeObject*, int) = nullptr;
 uintptr_t g_eval_start = 0, g_eval_end = 0;
 
+// Line numbers by (code object, instruction), per thread: CPython's address-to-line function walks
+// the line table from its start, too slow to run for every frame of every allocation. The line
+// table's address is part of the key, so a new code object at a reused address is not confused
+// with the old one.
+struct LineCacheEntry {
+  uintptr_t code;
+  uintptr_t linetable;
+  uint32_t offset;
+  int32_t line;
+};
+constexpr uint32_t kLineCacheEntries = 256;
+LIBLEAK_TLS LineCacheEntry t_lines[kLineCacheEntries];
+
+int32_t line_of(PyCodeObject* code, uint32_t offset) {
+  auto key = reinterpret_cast<uintptr_t>(code);
+  auto table = reinterpret_cast<uintptr_t>(code->co_linetable);
+  LineCacheEntry& e = t_lines[((key >> 4) ^ (offset * 0x9E3779B1u)) & (kLineCacheEntries - 1)];
+  if (e.code == key && e.offset == offset && e.linetable == table) return e.line;
+  int32_t line = g_addr2line(code, int(offset * sizeof(_Py_CODEUNIT)));
+  e = LineCacheEntry{key, table, offset, line};
+  return line;
+}
+
 // Names of code objects, cached so each is copied once: keyed by the code object and its name
 // objects, which together do not repeat for a different function even if memory is reused.
 struct NameCacheSlot {
@@ -115,6 +138,15 @@ void python_frames_init() {
 
 bool python_frames_enabled() { return g_enabled; }
 
+bool python_is_eval_frame(uintptr_t ip) {
+#ifdef LIBLEAK_PYTHON_HEADERS
+  return ip - 1 >= g_eval_start && ip - 1 < g_eval_end;
+#else
+  (void)ip;
+  return false;
+#endif
+}
+
 uint64_t python_capture(PythonCapture* out) {
   out->count = 0;
 #ifdef LIBLEAK_PYTHON_HEADERS
@@ -130,9 +162,9 @@ uint64_t python_capture(PythonCapture* out) {
     if (f->owner != FRAME_OWNED_BY_GENERATOR && f->prev_instr < first + code->_co_firsttraceable) continue;
     int i = out->count++;
     out->code[i] = reinterpret_cast<uintptr_t>(code);
-    out->offset[i] = uint32_t(f->prev_instr - first);
+    out->line[i] = line_of(code, uint32_t(f->prev_instr - first));
     out->entry[i] = f->is_entry;
-    h = (h ^ out->code[i] ^ (uint64_t(out->offset[i]) << 48)) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ out->code[i] ^ (uint64_t(uint32_t(out->line[i])) << 40)) * 0x9E3779B97F4A7C15ull;
     h ^= h >> 31;
   }
   return h;
@@ -151,8 +183,7 @@ void python_fill_callsite(Callsite& c, const void* arg) {
   // _PyEval_EvalFrameDefault of the native stack, counting from the innermost.
   uint32_t native = 0;
   auto next_eval = [&](uint32_t from) {
-    while (from < cap->native_depth && !(cap->native[from] - 1 >= g_eval_start && cap->native[from] - 1 < g_eval_end))
-      ++from;
+    while (from < cap->native_depth && !python_is_eval_frame(cap->native[from])) ++from;
     return from;
   };
   native = next_eval(0);
@@ -160,7 +191,7 @@ void python_fill_callsite(Callsite& c, const void* arg) {
     auto* code = reinterpret_cast<PyCodeObject*>(cap->code[i]);
     PythonFrame& pf = g_frames[at + i];
     pf.native_index = native < cap->native_depth ? native : UINT32_MAX;
-    pf.line = g_addr2line(code, int(cap->offset[i] * sizeof(_Py_CODEUNIT)));
+    pf.line = cap->line[i];
     names_of(code, &pf.file, &pf.function);
     if (cap->entry[i] && native < cap->native_depth) native = next_eval(native + 1);
   }

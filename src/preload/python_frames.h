@@ -1,8 +1,10 @@
 // Python frames in allocation stacks (CPython 3.11). At each allocation the hook reads the calling
 // thread's interpreter frames directly (no Python API call, no allocation, no GIL needed: the
 // thread is reading its own frames, which cannot change while it is inside malloc) and folds
-// (code object, instruction offset) pairs into the callsite's identity. The first time a callsite
-// is seen, each pair is resolved to file, function and line while the code object is alive.
+// (code object, line) pairs into the callsite's identity, so two lines calling the same C function
+// are two callsites but two instructions of one line are one. Lines come from a per-thread cache
+// of CPython's own address-to-line function. The first time a callsite is seen, its frames are
+// resolved to file and function names while the code objects are alive.
 #pragma once
 
 #include <stdint.h>
@@ -16,7 +18,7 @@ inline constexpr int kMaxPythonFrames = 64;
 struct PythonCapture {
   int count;
   uintptr_t code[kMaxPythonFrames];
-  uint32_t offset[kMaxPythonFrames];  // code units into the bytecode
+  int32_t line[kMaxPythonFrames];
   uint8_t entry[kMaxPythonFrames];    // first frame run by its own _PyEval_EvalFrameDefault call
   const uintptr_t* native;            // the native stack, to place each frame at its eval loop
   uint32_t native_depth;
@@ -32,6 +34,8 @@ struct PythonFrame {
 
 void python_frames_init();  // after Py_Initialize may have happened: looks up the interpreter
 bool python_frames_enabled();
+// True for a return address inside _PyEval_EvalFrameDefault.
+bool python_is_eval_frame(uintptr_t ip);
 // Fills `out` for the calling thread; returns a hash of the pairs (0 when none).
 uint64_t python_capture(PythonCapture* out);
 // CallsiteTable fill function: resolves a capture into the entry's Python frames.

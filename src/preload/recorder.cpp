@@ -51,25 +51,41 @@ void fill_new_callsite(Callsite& c, const void* arg) {
 }  // namespace
 
 static void account_alloc(uint64_t size) {
-  g_counters.allocations.fetch_add(1, std::memory_order_relaxed);
-  g_counters.live_blocks.fetch_add(1, std::memory_order_relaxed);
   int64_t now = g_counters.live_bytes.fetch_add(int64_t(size), std::memory_order_relaxed) + int64_t(size);
-  int64_t peak = g_counters.peak_live_bytes.load(std::memory_order_relaxed);
-  while (now > peak && !g_counters.peak_live_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  if (now > g_counters.peak_live_bytes.load(std::memory_order_relaxed)) {
+    int64_t peak = g_counters.peak_live_bytes.load(std::memory_order_relaxed);
+    while (now > peak && !g_counters.peak_live_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    }
+  }
+}
+
+// In a Python thread the native frames beyond the innermost _PyEval_EvalFrameDefault are the
+// interpreter running the Python frames the capture already holds: unwind a few frames first and
+// stop at the eval loop, which spares most of the unwinding of deep interpreter stacks.
+static uint32_t unwind_to_interpreter(uintptr_t* frames, uint32_t max) {
+  constexpr uint32_t kShort = 8;
+  for (uint32_t want = max < kShort ? max : kShort;; want = max) {
+    uint32_t n = uint32_t(unwind_stack(frames, int(want)));
+    for (uint32_t i = 0; i < n; ++i)
+      if (python_is_eval_frame(frames[i])) return i + 1;
+    if (want == max || n < want) return n;
   }
 }
 
 void record_alloc(void* p, size_t size, uint32_t domain) {
   if (!p || !recorder_ready()) return;
+  g_live.prefetch(reinterpret_cast<uintptr_t>(p));  // its cache miss overlaps the unwinding
   uintptr_t frames[256];
-  uint32_t depth = uint32_t(unwind_stack(frames, int(g_config.depth)));
-  uint64_t hash = hash_stack(frames, depth, domain);
   NewCallsite fresh{nullptr};
   PythonCapture py;
-  if (python_frames_enabled()) {
+  uint64_t py_hash = python_frames_enabled() ? python_capture(&py) : 0;
+  uint32_t depth = py_hash ? unwind_to_interpreter(frames, g_config.depth)
+                           : uint32_t(unwind_stack(frames, int(g_config.depth)));
+  uint64_t hash = hash_stack(frames, depth, domain);
+  if (py_hash) {
     py.native = frames;  // the Python frames are part of the callsite's identity
     py.native_depth = depth;
-    hash = (hash ^ python_capture(&py)) | 2;
+    hash = (hash ^ py_hash) | 2;
     fresh.python = &py;
   }
   uint32_t id = g_callsites.intern(hash, frames, depth, domain, modules_generation(), fill_new_callsite, &fresh);
@@ -114,8 +130,6 @@ void record_settle(const LiveBlock& b) {
     return;
   }
   g_callsites.entry(b.callsite).on_free(b.size);
-  g_counters.frees.fetch_add(1, std::memory_order_relaxed);
-  g_counters.live_blocks.fetch_sub(1, std::memory_order_relaxed);
   g_counters.live_bytes.fetch_sub(int64_t(b.size), std::memory_order_relaxed);
 }
 
@@ -124,18 +138,10 @@ void recorder_after_fork_child() {
   if (g_fork_gen < LiveTable::kMaxForkGen) ++g_fork_gen;
   uint32_t n = g_callsites.count();
   for (uint32_t i = 0; i < n; ++i) {
-    Callsite& c = g_callsites.entry(i);
-    c.live_bytes.store(0, std::memory_order_relaxed);
-    c.live_blocks.store(0, std::memory_order_relaxed);
-    c.total_allocs.store(0, std::memory_order_relaxed);
-    c.total_bytes.store(0, std::memory_order_relaxed);
-    c.peak_live_bytes.store(0, std::memory_order_relaxed);
+    g_callsites.entry(i).reset_counters();
   }
-  g_counters.allocations.store(0);
-  g_counters.frees.store(0);
   g_counters.unknown_frees.store(0);
   g_counters.live_bytes.store(0);
-  g_counters.live_blocks.store(0);
   g_counters.peak_live_bytes.store(0);
   g_start_ms = now_coarse_ms();
 }

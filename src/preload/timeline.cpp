@@ -48,7 +48,7 @@ void timeline_sample() {
   g_total[i] = uint64_t(g_counters.live_bytes.load(std::memory_order_relaxed));
   uint32_t n = g_callsites.count() < g_max_callsites ? g_callsites.count() : g_max_callsites;
   for (uint32_t c = 0; c < n; ++c) {
-    int64_t v = g_callsites.entry(c).live_bytes.load(std::memory_order_relaxed);
+    int64_t v = g_callsites.entry(c).live_bytes();
     g_series[c * kTimelineSamples + i] = v > 0 ? uint64_t(v) : 0;
   }
   g_samples = i + 1;

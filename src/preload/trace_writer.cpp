@@ -237,8 +237,8 @@ void write_callsites(FileSink& out) {
     r.stack_hash = c.hash;
     r.total_allocs = c.total_allocs.load(std::memory_order_relaxed);
     r.total_bytes = c.total_bytes.load(std::memory_order_relaxed);
-    int64_t live_blocks = c.live_blocks.load(std::memory_order_relaxed);
-    int64_t live_bytes = c.live_bytes.load(std::memory_order_relaxed);
+    int64_t live_blocks = c.live_blocks();
+    int64_t live_bytes = c.live_bytes();
     r.live_blocks = live_blocks > 0 ? uint64_t(live_blocks) : 0;
     r.live_bytes = live_bytes > 0 ? uint64_t(live_bytes) : 0;
     r.peak_live_bytes = uint64_t(c.peak_live_bytes.load(std::memory_order_relaxed));
@@ -269,7 +269,7 @@ void write_timeline(FileSink& out) {
   uint32_t n = g_callsites.count();
   for (uint32_t i = 0; i < n; ++i) {
     const Callsite& c = g_callsites.entry(i);
-    int64_t v = c.live_bytes.load(std::memory_order_relaxed);
+    int64_t v = c.live_bytes();
     if (!has_data(c) || v <= 0 || !timeline_series(i)) continue;
     uint32_t pos = ntop < kTop ? ntop++ : kTop;
     if (pos == kTop) {
@@ -321,17 +321,23 @@ void write_python(FileSink& out) {
 
 void write_stats(FileSink& out) {
   t::StatsRecord s{};
-  s.allocations = g_counters.allocations.load(std::memory_order_relaxed);
-  s.frees = g_counters.frees.load(std::memory_order_relaxed);
+  uint32_t n = g_callsites.count();
+  int64_t live_blocks = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Callsite& c = g_callsites.entry(i);
+    if (!c.published.load(std::memory_order_acquire)) continue;
+    s.allocations += c.total_allocs.load(std::memory_order_relaxed);
+    s.frees += c.freed_blocks.load(std::memory_order_relaxed);
+    live_blocks += c.live_blocks();
+  }
   s.unknown_frees = g_counters.unknown_frees.load(std::memory_order_relaxed);
   s.dropped_callsites = g_counters.dropped_callsites.load(std::memory_order_relaxed);
   s.dropped_blocks = g_counters.dropped_blocks.load(std::memory_order_relaxed);
   s.reentrant = g_counters.reentrant.load(std::memory_order_relaxed);
   s.peak_live_bytes = uint64_t(g_counters.peak_live_bytes.load(std::memory_order_relaxed));
   int64_t lb = g_counters.live_bytes.load(std::memory_order_relaxed);
-  int64_t lk = g_counters.live_blocks.load(std::memory_order_relaxed);
   s.live_bytes = lb > 0 ? uint64_t(lb) : 0;
-  s.live_blocks = lk > 0 ? uint64_t(lk) : 0;
+  s.live_blocks = live_blocks > 0 ? uint64_t(live_blocks) : 0;
   s.scan_roots_bytes = g_counters.scan_roots_bytes.load(std::memory_order_relaxed);
   s.write_failures = g_counters.write_failures.load(std::memory_order_relaxed);
   uint64_t at = out.begin(t::kStats);

@@ -132,8 +132,8 @@ TEST(CallsiteTableTest, CountersTrackLiveTotalsAndPeak) {
   c.on_free(100);
   c.on_alloc(10);
   c.on_free(50);
-  EXPECT_EQ(c.live_bytes.load(), 10);
-  EXPECT_EQ(c.live_blocks.load(), 1);
+  EXPECT_EQ(c.live_bytes(), 10);
+  EXPECT_EQ(c.live_blocks(), 1);
   EXPECT_EQ(c.total_allocs.load(), 3u);
   EXPECT_EQ(c.total_bytes.load(), 160u);
   EXPECT_EQ(c.peak_live_bytes.load(), 150);

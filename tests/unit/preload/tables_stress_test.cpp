@@ -244,10 +244,10 @@ TEST(TablesStress, SixteenThreadsInsertRemoveAndHandOffExactCounts) {
     const Callsite& s = sites.entry(c);
     EXPECT_EQ(s.total_allocs.load(), sum[c].allocs) << "callsite " << c;
     EXPECT_EQ(s.total_bytes.load(), sum[c].alloc_bytes) << "callsite " << c;
-    EXPECT_EQ(s.live_blocks.load(), int64_t(sum[c].allocs - sum[c].frees)) << "callsite " << c;
-    EXPECT_EQ(s.live_blocks.load(), live_blocks[c]) << "callsite " << c;
-    EXPECT_EQ(s.live_bytes.load(), live_bytes[c]) << "callsite " << c;
-    EXPECT_GE(s.peak_live_bytes.load(), s.live_bytes.load()) << "callsite " << c;
+    EXPECT_EQ(s.live_blocks(), int64_t(sum[c].allocs - sum[c].frees)) << "callsite " << c;
+    EXPECT_EQ(s.live_blocks(), live_blocks[c]) << "callsite " << c;
+    EXPECT_EQ(s.live_bytes(), live_bytes[c]) << "callsite " << c;
+    EXPECT_GE(s.peak_live_bytes.load(), s.live_bytes()) << "callsite " << c;
     EXPECT_LE(uint64_t(s.peak_live_bytes.load()), s.total_bytes.load()) << "callsite " << c;
   }
   EXPECT_EQ(sites.entry(CallsiteTable::kOverflow).total_allocs.load(), 0u);
@@ -353,8 +353,8 @@ TEST(TablesStress, PhasedInsertsThenCrossThreadFreesExactCounts) {
     EXPECT_EQ(s.total_bytes.load(), expected_cs[c].alloc_bytes) << "callsite " << c;
     EXPECT_EQ(expected_cs[c].frees, expected_cs[c].allocs) << "callsite " << c;
     EXPECT_EQ(expected_cs[c].free_bytes, expected_cs[c].alloc_bytes) << "callsite " << c;
-    EXPECT_EQ(s.live_blocks.load(), 0) << "callsite " << c;
-    EXPECT_EQ(s.live_bytes.load(), 0) << "callsite " << c;
+    EXPECT_EQ(s.live_blocks(), 0) << "callsite " << c;
+    EXPECT_EQ(s.live_bytes(), 0) << "callsite " << c;
     allocs += s.total_allocs.load();
   }
   EXPECT_EQ(allocs, uint64_t(rounds) * kThreads * per_thread);
@@ -378,8 +378,8 @@ TEST(TablesStress, SharedCallsiteCountersLoseNoUpdates) {
   const uint64_t bytes = uint64_t(per_thread) * (kThreads * (kThreads + 1) / 2);
   EXPECT_EQ(c.total_allocs.load(), uint64_t(per_thread) * kThreads);
   EXPECT_EQ(c.total_bytes.load(), bytes);
-  EXPECT_EQ(c.live_blocks.load(), 0);
-  EXPECT_EQ(c.live_bytes.load(), 0);
+  EXPECT_EQ(c.live_blocks(), 0);
+  EXPECT_EQ(c.live_bytes(), 0);
   // Thread 16 alone reached 16 * per_thread live bytes before its first free.
   EXPECT_GE(c.peak_live_bytes.load(), int64_t(per_thread) * kThreads);
   EXPECT_LE(uint64_t(c.peak_live_bytes.load()), bytes);
