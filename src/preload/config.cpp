@@ -57,7 +57,7 @@ void config_load() {
   g_config.python_malloc = env_bool("LIBLEAK_PYTHON_MALLOC", true);
   g_config.crash_handlers = env_bool("LIBLEAK_CRASH_HANDLERS", true);
   g_config.python_frames = env_bool("LIBLEAK_PYTHON_FRAMES", true);
-  g_config.compress = env_bool("LIBLEAK_COMPRESS", false);
+  g_config.compress = env_bool("LIBLEAK_COMPRESS", true);
   g_config.snapshot_signal = int(env_uint("LIBLEAK_SNAPSHOT_SIGNAL", 0, 0, 64));
   const char* follow = env_get("LIBLEAK_FOLLOW");
   g_config.follow = kFollowAll;

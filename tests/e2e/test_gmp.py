@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import struct
+import zlib
 import unittest
 
 from harness import PROGRAMS, Scenario, line_of, main
@@ -24,12 +25,15 @@ def gmp_callsites(trace):
     assert magic == b"LIBLEAK\x1a", magic
     off, found = header_size, []
     for _ in range(sections):
-        kind, _reserved, size = struct.unpack_from("<IIQ", data, off)
+        kind, flags, size = struct.unpack_from("<IIQ", data, off)
         off += 16
         if kind == 3:  # kCallsites: CallsiteRecord (160 bytes) + depth return addresses each
-            p = off
-            while p < off + size:
-                rec = struct.unpack_from("<10Q16I4I", data, p)
+            body = data[off:off + size]
+            if flags & 1:  # kSectionZlib: uint64 raw size, then a zlib stream
+                body = zlib.decompress(body[8:])
+            p = 0
+            while p < len(body):
+                rec = struct.unpack_from("<10Q16I4I", body, p)
                 total_allocs, total_bytes, live_blocks, depth, domain = rec[1], rec[2], rec[3], rec[26], rec[27]
                 if domain == 1:
                     found.append((total_allocs, total_bytes, live_blocks))
