@@ -102,10 +102,7 @@ struct Counters {
 extern Counters g_counters;
 
 // ---- unwind.cpp --------------------------------------------------------------------------------
-void unwind_init();
-// Fills up to `max` return addresses of the caller of the allocation function, innermost first,
-// libleak's own frames removed. Returns the count.
-int unwind_stack(uintptr_t* out, int max);
+void unwind_init();  // the walk itself is inline in unwind.h
 bool in_own_module(uintptr_t ip);
 
 // ---- modules.cpp ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 #include "marks.h"
 #include "python_frames.h"
+#include "unwind.h"
 
 namespace libleak {
 

@@ -1,0 +1,30 @@
+// Call stacks for allocations: libunwind's unw_backtrace with its per-thread cache, libleak's own
+// frames removed. Inline, so the recorder does not add a frame of its own to every walk.
+// Runs inside malloc: libunwind may allocate on its slow paths, which the hooks' reentrancy
+// guard passes straight to the real allocator.
+#pragma once
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "internal.h"
+
+namespace libleak {
+
+// Fills up to `max` return addresses of the caller of the allocation function, innermost first.
+__attribute__((always_inline)) inline int unwind_stack(uintptr_t* out, int max) {
+  // Room for libleak's own frames (the hook, the recorder) on top of the requested depth.
+  constexpr int kOwnFrames = 4;
+  void* raw[256 + kOwnFrames];
+  int want = max + kOwnFrames;
+  if (want > int(sizeof raw / sizeof raw[0])) want = int(sizeof raw / sizeof raw[0]);
+  int n = unw_backtrace(raw, want);
+  int first = 0;
+  while (first < n && in_own_module(reinterpret_cast<uintptr_t>(raw[first]))) ++first;
+  int count = n - first;
+  if (count > max) count = max;
+  for (int i = 0; i < count; ++i) out[i] = reinterpret_cast<uintptr_t>(raw[first + i]);
+  return count;
+}
+
+}  // namespace libleak
