@@ -184,6 +184,11 @@ void own_module_range(uintptr_t* start, uintptr_t* end) {
   *end = g_own_end;
 }
 
+void set_own_module_range_for_tests(uintptr_t start, uintptr_t end) {
+  g_own_start = start;
+  g_own_end = end;
+}
+
 bool in_own_module(uintptr_t ip) { return ip >= g_own_start && ip < g_own_end; }
 
 }  // namespace libleak

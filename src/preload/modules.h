@@ -33,5 +33,7 @@ const ModuleEntry* module_containing(uintptr_t ip);
 bool is_exit_runtime(uintptr_t ip);
 // The address range of libleak.so itself, for dropping its frames and skipping its data in scans.
 void own_module_range(uintptr_t* start, uintptr_t* end);
+// Unit tests link the recorder into their own executable, which must not count as libleak's.
+void set_own_module_range_for_tests(uintptr_t start, uintptr_t end);
 
 }  // namespace libleak
