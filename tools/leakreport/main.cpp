@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <string>
@@ -10,12 +11,18 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "report/analysis.h"
+#include "report/baseline.h"
 #include "report/builtin_suppressions.h"
 #include "report/error.h"
+#include "report/flamegraph.h"
+#include "report/format_collapsed.h"
 #include "report/format_json.h"
+#include "report/format_pprof.h"
 #include "report/format_text.h"
+#include "report/plot_svg.h"
 #include "report/size_parse.h"
 #include "report/symbolizer.h"
 #include "report/trace_reader.h"
@@ -34,6 +41,12 @@ struct Options {
   bool show_reachable = false;
   size_t top = 20;
   bool no_symbolize = false;
+  std::string plot;
+  size_t plot_top = 5;
+  std::string flamegraph;
+  std::string flame_metric = "leaked";
+  std::string collapsed_metric = "leaked";
+  std::string baseline;
 };
 
 constexpr const char* kFooter = R"(Exit codes:
@@ -55,7 +68,9 @@ JSON: one trace gives {"libleak_report":1, "process", "totals", "leaks", "suppre
 void declare_options(CLI::App& app, Options& o) {
   app.add_option("traces", o.inputs, "trace files, or directories of traces (one per process)")
       ->required();
-  app.add_option("--format", o.format, "report format")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--format", o.format, "report format; collapsed: folded stacks for flamegraph.pl and "
+                 "speedscope; pprof: gzipped profile.proto, needs -o FILE.pb.gz")
+      ->check(CLI::IsMember({"text", "json", "collapsed", "pprof"}));
   app.add_option("-o,--output", o.output, "write the report to FILE instead of stdout");
   app.add_option("--suppressions", o.suppression_files,
                  "LeakSanitizer-style suppressions file (leak:PATTERN lines); repeatable");
@@ -67,11 +82,25 @@ void declare_options(CLI::App& app, Options& o) {
   app.add_flag("--show-reachable", o.show_reachable, "list reachable entries in the text report");
   app.add_option("--top", o.top, "leaks listed per process in the text report");
   app.add_flag("--no-symbolize", o.no_symbolize, "report module+offset only, do not read debug info");
+  auto metric = CLI::IsMember({"leaked", "peak", "allocated"});
+  app.add_option("--collapsed-metric", o.collapsed_metric,
+                 "bytes weighing --format collapsed: leaked (gated verdicts), peak (each callsite's "
+                 "highest live bytes) or allocated")->check(metric);
+  app.add_option("--plot", o.plot, "also write live bytes over time (total and top callsites) as SVG to FILE");
+  app.add_option("--plot-top", o.plot_top, "callsite lines in --plot besides the total")
+      ->check(CLI::Range(size_t{0}, kPlotMaxSeries));
+  app.add_option("--flamegraph", o.flamegraph, "also write an interactive flame graph (HTML) to FILE");
+  app.add_option("--flame-metric", o.flame_metric, "bytes weighing --flamegraph: leaked, peak or allocated")
+      ->check(metric);
+  app.add_option("--baseline", o.baseline,
+                 "compare with an older trace (or directory) of the same program: list leaks that are "
+                 "new or grew; --fail-above then gates the increase");
   app.footer(kFooter);
 }
 
 // Streams the report to stdout or to -o FILE.
-void write_report(const Options& o, const std::vector<ProcessReport>& reports, bool multi) {
+void write_report(const Options& o, const std::vector<ProcessReport>& reports, bool multi,
+                  const std::vector<ProcessView>& views, Symbolizer& symbolizer, const BaselineDiff* baseline) {
   std::FILE* file = stdout;
   if (!o.output.empty()) {
     file = std::fopen(o.output.c_str(), "wb");
@@ -79,10 +108,17 @@ void write_report(const Options& o, const std::vector<ProcessReport>& reports, b
   }
   try {
     Output out(file);
-    if (o.format == "json") {
+    if (o.format == "json" && baseline) {
+      out.print("{}", add_baseline_to_json(format_json(reports, multi), *baseline));
+    } else if (o.format == "json") {
       write_json(out, reports, multi);
+    } else if (o.format == "collapsed") {
+      write_collapsed(out, fold_stacks(views, symbolizer, parse_stack_metric(o.collapsed_metric)));
+    } else if (o.format == "pprof") {
+      write_pprof(out, views, symbolizer);
     } else {
       write_text(out, reports, TextOptions{o.top, o.show_reachable});
+      if (baseline) write_baseline_text(out, *baseline, o.top);
     }
     out.flush();
   } catch (const Error& e) {
@@ -92,7 +128,15 @@ void write_report(const Options& o, const std::vector<ProcessReport>& reports, b
   if (file != stdout && std::fclose(file) != 0) throw Error(o.output, "cannot write the report");
 }
 
+void write_file(const std::string& path, const std::string& content) {
+  std::ofstream f(path, std::ios::binary);
+  f << content;
+  f.close();
+  if (!f) throw Error(path, fmt::format("cannot write: {}", std::strerror(errno)));
+}
+
 int run(const Options& o) {
+  if (o.format == "pprof" && o.output.empty()) throw Error("--format pprof needs -o FILE.pb.gz");
   AnalysisOptions analysis;
   if (!o.gate_verdicts.empty()) analysis.gate_verdicts = parse_verdict_set(o.gate_verdicts);
   std::optional<uint64_t> fail_above;
@@ -119,13 +163,37 @@ int run(const Options& o) {
   };
   Symbolizer symbolizer(sym_options);
   std::vector<ProcessReport> reports;
+  // Traces are kept only for the outputs that read more than the report.
+  bool keep = o.format == "collapsed" || o.format == "pprof" || !o.plot.empty() || !o.flamegraph.empty();
+  std::vector<Trace> traces;
   for (const auto& path : paths) {
     Trace trace = read_trace_file(path);
     reports.push_back(analyze(trace, symbolizer, analysis, path.string()));
+    if (keep) traces.push_back(std::move(trace));
+  }
+  std::vector<ProcessView> views;
+  for (size_t i = 0; i < traces.size(); ++i) views.push_back({&traces[i], &reports[i]});
+  std::optional<BaselineDiff> baseline;
+  if (!o.baseline.empty()) {
+    std::vector<ProcessReport> old;
+    for (const auto& path : expand_inputs({o.baseline})) {
+      old.push_back(analyze(read_trace_file(path), symbolizer, analysis, path.string()));
+    }
+    baseline = diff_against_baseline(old, reports, o.baseline);
   }
 
-  write_report(o, reports, multi);
-  GateResult gate = apply_gate(reports, fail_above);
+  write_report(o, reports, multi, views, symbolizer, baseline ? &*baseline : nullptr);
+  if (!o.plot.empty()) {
+    if (views.size() != 1) throw Error(o.plot, "--plot takes a single trace");
+    write_file(o.plot, plot_svg(views[0], symbolizer, PlotOptions{o.plot_top}));
+  }
+  if (!o.flamegraph.empty()) {
+    StackMetric metric = parse_stack_metric(o.flame_metric);
+    std::string what = fmt::format("{} bytes", to_string(metric));
+    if (views.size() == 1) what += ": " + fmt::format("{}", fmt::join(reports[0].command, " "));
+    write_file(o.flamegraph, flamegraph_html(fold_stacks(views, symbolizer, metric), what));
+  }
+  GateResult gate = baseline ? apply_baseline_gate(*baseline, fail_above) : apply_gate(reports, fail_above);
   if (!gate.message.empty()) fmt::print(stderr, "leakreport: {}\n", gate.message);
   return gate.exit_code;
 }

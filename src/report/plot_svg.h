@@ -1,0 +1,31 @@
+// --plot FILE.svg: live bytes over time from the trace's timeline, as one self-contained SVG
+// (no scripts, no external fonts: generic font families only), readable in any browser.
+// The total, plus one line per top callsite (the most growth to the end, then the largest),
+// each labelled in the legend with its blamed frame and verdicts.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "report/format_collapsed.h"
+
+namespace libleak {
+
+inline constexpr size_t kPlotMaxSeries = 10;  // one distinct colour each
+
+struct PlotOptions {
+  size_t top = 5;  // callsite lines besides the total, at most kPlotMaxSeries
+};
+
+// Throws Error when the trace has no timeline.
+std::string plot_svg(const ProcessView& process, Symbolizer& symbolizer, const PlotOptions& options);
+
+// Text for XML/HTML content and attribute values: & < > " escaped, control characters blanked.
+std::string xml_escape(std::string_view s);
+
+// Axis ticks: a "nice" step (1, 2 or 5 times a power of ten, in units of `unit`) so that
+// [0, max] gets about `target` ticks. Exposed for tests.
+double nice_step(double max, int target);
+
+}  // namespace libleak
