@@ -82,12 +82,14 @@ std::vector<const TimelineSeries*> pick_series(const Timeline& t, size_t top) {
 }
 
 std::string series_label(const ProcessView& p, StackSource& stacks, uint64_t hash) {
-  std::string verdicts;
+  std::vector<std::string> names;
   for (const auto& l : p.report->leaks) {
     if (l.stack_hash != hash) continue;
     std::string v = l.indirect ? "indirect" : to_string(l.verdict);
-    if (verdicts.find(v) == std::string::npos) verdicts += (verdicts.empty() ? "" : ", ") + v;
+    if (std::find(names.begin(), names.end(), v) == names.end()) names.push_back(v);
   }
+  std::string verdicts;
+  for (const auto& v : names) verdicts += (verdicts.empty() ? "" : ", ") + v;
   for (const auto& cs : p.trace->callsites) {
     if (cs.record.stack_hash != hash) continue;
     auto stack = stacks.of(cs);
@@ -147,7 +149,7 @@ std::string plot_svg(const ProcessView& p, Symbolizer& symbolizer, const PlotOpt
   double x_max_raw = std::max(1.0, double(n - 1)) * seconds;
   if (x_max_raw <= 0) x_max_raw = 1;
   double x_step = nice_step(x_max_raw, 8);
-  double x_max = std::ceil(x_max_raw / x_step - 1e-9) * x_step;
+  double x_max = std::ceil(x_max_raw / x_step - 1e-6) * x_step;  // 0.3 / 0.05 may be 6.0000001
   auto x_of = [&](double s) { return kLeft + (kRight - kLeft) * s / x_max; };
   auto y_of = [&](double v) { return kBottom - (kBottom - kTop) * (v / unit.scale) / y_max; };
 
