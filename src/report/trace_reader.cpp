@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <string_view>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -147,6 +149,118 @@ void parse_timeline(std::span<const std::byte> payload, Trace& out) {
   out.timeline = std::move(t);
 }
 
+// Sections that refer to callsites by stack hash; attached once every section is read, so the
+// reader does not depend on the order in which the writer emitted them.
+struct Pending {
+  std::vector<std::pair<uint64_t, std::vector<PythonFrameInfo>>> python;
+  std::vector<trace::MarkLiveRecord> mark_live;
+};
+
+void parse_marks(std::span<const std::byte> payload, Trace& out, Pending& pending) {
+  Cursor c(payload, "marks section");
+  auto h = c.take<trace::MarksHeader>();
+  if (h.mark_count > c.remaining() / sizeof(trace::MarkRecord)) {
+    throw Error(fmt::format("marks section is truncated: {} marks do not fit", h.mark_count));
+  }
+  for (uint32_t i = 0; i < h.mark_count; ++i) {
+    auto r = c.take<trace::MarkRecord>();
+    if (r.label_len > sizeof r.label) {
+      throw Error(fmt::format("mark {} has label length {} (more than {})", i, r.label_len, sizeof r.label));
+    }
+    Mark m;
+    m.time_ns = r.time_ns;
+    m.epoch = r.epoch;
+    m.label.assign(r.label, strnlen(r.label, r.label_len));
+    out.marks.push_back(std::move(m));
+  }
+  if (h.live_count > c.remaining() / sizeof(trace::MarkLiveRecord)) {
+    throw Error(fmt::format("marks section is truncated: {} live records do not fit", h.live_count));
+  }
+  for (uint32_t i = 0; i < h.live_count; ++i) {
+    auto r = c.take<trace::MarkLiveRecord>();
+    if (r.mark >= h.mark_count) {
+      throw Error(fmt::format("mark live record {} refers to mark {} of {}", i, r.mark, h.mark_count));
+    }
+    pending.mark_live.push_back(r);
+  }
+}
+
+// A NUL-terminated string at `offset` of the Python string blob.
+std::string blob_string(std::string_view blob, uint32_t offset, size_t stack, const char* what) {
+  size_t end = offset < blob.size() ? blob.find('\0', offset) : std::string_view::npos;
+  if (end == std::string_view::npos) {
+    throw Error(fmt::format("python stack {} has a {} at offset {} outside the {}-byte string blob "
+                            "or not NUL-terminated", stack, what, offset, blob.size()));
+  }
+  return std::string(blob.substr(offset, end - offset));
+}
+
+void parse_python(std::span<const std::byte> payload, Pending& pending) {
+  Cursor c(payload, "python section");
+  auto h = c.take<trace::PythonHeader>();
+  auto raw = c.need(h.strings_bytes);
+  std::string_view blob(reinterpret_cast<const char*>(raw.data()), raw.size());
+  c.align8();
+  if (h.stack_count > c.remaining() / sizeof(trace::PythonStackRecord)) {
+    throw Error(fmt::format("python section is truncated: {} stacks do not fit", h.stack_count));
+  }
+  for (uint32_t i = 0; i < h.stack_count; ++i) {
+    auto r = c.take<trace::PythonStackRecord>();
+    if (r.count > kMaxDepth) {
+      throw Error(fmt::format("python stack {} has {} frames (more than {})", i, r.count, kMaxDepth));
+    }
+    if (r.count > c.remaining() / sizeof(trace::PythonFrameRecord)) {
+      throw Error(fmt::format("python section is truncated: stack {} has {} frames", i, r.count));
+    }
+    std::vector<PythonFrameInfo> frames(r.count);
+    for (auto& f : frames) {
+      auto fr = c.take<trace::PythonFrameRecord>();
+      f.native_index = fr.native_index;
+      f.line = fr.line;
+      f.file = blob_string(blob, fr.file, i, "file name");
+      f.function = blob_string(blob, fr.function, i, "function name");
+    }
+    pending.python.emplace_back(r.stack_hash, std::move(frames));
+  }
+}
+
+void attach_pending(Pending& pending, Trace& out) {
+  std::unordered_map<uint64_t, Callsite*> by_hash;
+  for (auto& cs : out.callsites) by_hash.emplace(cs.record.stack_hash, &cs);
+  // Records of callsites the trace does not list are dropped: they could only come from a writer
+  // that skipped the callsite (no data), and have nothing to attach to.
+  for (auto& [hash, frames] : pending.python) {
+    auto it = by_hash.find(hash);
+    if (it == by_hash.end()) continue;
+    Callsite& cs = *it->second;
+    if (!cs.python.empty()) throw Error(fmt::format("two python stacks for callsite 0x{:x}", hash));
+    for (const auto& f : frames) {
+      if (f.native_index != UINT32_MAX && f.native_index >= cs.frames.size()) {
+        throw Error(fmt::format("python frame of callsite 0x{:x} refers to native frame {} of {}",
+                                hash, f.native_index, cs.frames.size()));
+      }
+    }
+    cs.python = std::move(frames);
+  }
+  for (const auto& r : pending.mark_live) {
+    auto it = by_hash.find(r.stack_hash);
+    if (it == by_hash.end()) continue;
+    // Not checked against live_blocks: a snapshot of a running process counts the two at
+    // slightly different moments, so they may disagree by a few blocks.
+    it->second->after_marks.push_back({r.mark, r.blocks, r.bytes});
+  }
+  for (auto& cs : out.callsites) {
+    std::sort(cs.after_marks.begin(), cs.after_marks.end(),
+              [](const MarkLive& a, const MarkLive& b) { return a.mark < b.mark; });
+    for (size_t i = 1; i < cs.after_marks.size(); ++i) {
+      if (cs.after_marks[i].mark == cs.after_marks[i - 1].mark) {
+        throw Error(fmt::format("callsite 0x{:x} has two records for mark {}", cs.record.stack_hash,
+                                cs.after_marks[i].mark));
+      }
+    }
+  }
+}
+
 // A compressed section: uint64 uncompressed size, then a zlib stream. The size is checked
 // against zlib's best possible ratio (about 1032:1) before allocating, so a small hostile file
 // cannot ask for gigabytes.
@@ -199,6 +313,7 @@ Trace parse_trace(std::span<const std::byte> bytes) {
   Cursor sections(bytes.subspan(header.header_size), "section table");
   Trace out;
   std::vector<std::vector<std::byte>> inflated;  // keeps decompressed payloads alive while parsing
+  Pending pending;
   uint32_t seen = 0;  // bit per known section type: at most one of each
   for (uint32_t i = 0; i < header.section_count; ++i) {
     auto sh = sections.take<trace::SectionHeader>();
@@ -208,7 +323,7 @@ Trace parse_trace(std::span<const std::byte> bytes) {
     }
     auto payload = sections.need(sh.size);
     sections.align8();
-    if (sh.type < trace::kProcess || sh.type > trace::kStats) continue;  // newer section: skip
+    if (sh.type < trace::kProcess || sh.type > trace::kPython) continue;  // newer section: skip
     if (sh.flags & ~uint32_t{trace::kSectionZlib}) {
       throw Error(fmt::format("section {} (type {}) has unknown flags 0x{:x}", i, sh.type, sh.flags));
     }
@@ -228,9 +343,12 @@ Trace parse_trace(std::span<const std::byte> bytes) {
         out.stats = c.take<trace::StatsRecord>();
         break;
       }
+      case trace::kMarks: parse_marks(payload, out, pending); break;
+      case trace::kPython: parse_python(payload, pending); break;
     }
   }
   if (!(seen & (1u << trace::kProcess))) throw Error("no process section");
+  attach_pending(pending, out);
   return out;
 }
 

@@ -23,9 +23,32 @@ struct Module {
   std::vector<uint8_t> build_id;
 };
 
+// A Python frame of a callsite (kPython section), innermost first.
+struct PythonFrameInfo {
+  uint32_t native_index = UINT32_MAX;  // index into Callsite::frames of the eval loop running it
+  int32_t line = 0;                    // <= 0: unknown
+  std::string file;                    // "" unknown
+  std::string function;                // qualified name, "" unknown
+};
+
+// Live blocks of a callsite allocated after a mark (kMarks section).
+struct MarkLive {
+  uint32_t mark = 0;  // index into Trace::marks
+  uint64_t blocks = 0;
+  uint64_t bytes = 0;
+};
+
 struct Callsite {
   trace::CallsiteRecord record;
   std::vector<uint64_t> frames;  // return addresses, innermost first
+  std::vector<PythonFrameInfo> python;  // empty: no Python frames recorded
+  std::vector<MarkLive> after_marks;    // by mark index, only marks with live blocks
+};
+
+struct Mark {
+  uint64_t time_ns = 0;  // CLOCK_REALTIME
+  uint32_t epoch = 0;
+  std::string label;
 };
 
 struct TimelineSeries {
@@ -46,6 +69,7 @@ struct Trace {
   std::vector<Callsite> callsites;
   std::optional<Timeline> timeline;
   std::optional<trace::StatsRecord> stats;
+  std::vector<Mark> marks;
 };
 
 // Parses a whole trace held in memory. Throws Error on any inconsistency.

@@ -3,6 +3,7 @@
 // test can also produce deliberately inconsistent traces.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -34,6 +35,29 @@ struct TimelineSpec {
   std::vector<std::pair<uint64_t, std::vector<uint64_t>>> series;  // stack hash, samples
 };
 
+struct PythonFrameSpec {
+  uint32_t native_index = UINT32_MAX;
+  int32_t line = 0;
+  std::string file;
+  std::string function;
+};
+
+// The kPython section: strings are pooled into the blob (offset 0 is the empty string).
+struct PythonSpec {
+  std::vector<std::pair<uint64_t, std::vector<PythonFrameSpec>>> stacks;  // stack hash, frames
+};
+
+struct MarkSpec {
+  uint64_t time_ns = 0;
+  uint32_t epoch = 0;
+  std::string label;
+};
+
+struct MarksSpec {
+  std::vector<MarkSpec> marks;
+  std::vector<trace::MarkLiveRecord> live;
+};
+
 struct TraceSpec {
   uint32_t version = trace::kVersion;
   trace::ProcessRecord process{};
@@ -42,6 +66,8 @@ struct TraceSpec {
   std::vector<CallsiteSpec> callsites;
   std::optional<TimelineSpec> timeline;
   std::optional<trace::StatsRecord> stats;
+  std::optional<MarksSpec> marks;
+  std::optional<PythonSpec> python;
   std::vector<std::pair<uint32_t, std::vector<std::byte>>> extra_sections;  // e.g. unknown types
   bool fill_derived = true;  // compute depth, path_len, argc, cmdline_bytes from the vectors
   bool with_process = true;
@@ -143,6 +169,46 @@ inline std::vector<std::byte> build_trace(TraceSpec s) {
     ByteWriter w;
     w.put(*s.stats);
     sections.emplace_back(trace::kStats, std::move(w.bytes));
+  }
+  if (s.marks) {
+    ByteWriter w;
+    w.put(trace::MarksHeader{static_cast<uint32_t>(s.marks->marks.size()),
+                             static_cast<uint32_t>(s.marks->live.size())});
+    for (const auto& m : s.marks->marks) {
+      trace::MarkRecord r{};
+      r.time_ns = m.time_ns;
+      r.epoch = m.epoch;
+      r.label_len = static_cast<uint32_t>(std::min(m.label.size(), sizeof r.label));
+      std::memcpy(r.label, m.label.data(), r.label_len);
+      w.put(r);
+    }
+    for (const auto& l : s.marks->live) w.put(l);
+    sections.emplace_back(trace::kMarks, std::move(w.bytes));
+  }
+  if (s.python) {
+    std::string blob(1, '\0');
+    auto offset = [&blob](const std::string& text) -> uint32_t {
+      if (text.empty()) return 0;
+      size_t at = blob.find(text + '\0');
+      if (at != std::string::npos) return static_cast<uint32_t>(at);
+      at = blob.size();
+      blob += text + '\0';
+      return static_cast<uint32_t>(at);
+    };
+    ByteWriter frames;
+    for (const auto& [hash, stack] : s.python->stacks) {
+      frames.put(trace::PythonStackRecord{hash, static_cast<uint32_t>(stack.size()), 0});
+      for (const auto& f : stack) {
+        frames.put(trace::PythonFrameRecord{f.native_index, f.line, offset(f.file), offset(f.function)});
+      }
+    }
+    ByteWriter w;
+    w.put(trace::PythonHeader{static_cast<uint32_t>(s.python->stacks.size()),
+                              static_cast<uint32_t>(blob.size())});
+    w.raw(blob.data(), blob.size());
+    w.pad8();
+    w.raw(frames.bytes.data(), frames.bytes.size());
+    sections.emplace_back(trace::kPython, std::move(w.bytes));
   }
   for (auto& e : s.extra_sections) sections.push_back(e);
 

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 #include <fstream>
 
 #include "report/error.h"
@@ -42,6 +43,12 @@ test::TraceSpec full_spec() {
   st.dropped_blocks = 2;
   st.write_failures = 1;
   s.stats = st;
+  s.marks = test::MarksSpec{{{1000, 3, "warm-up"}, {2000, 9, "phase two"}},
+                            {{0xabc, 0, 0, 2, 32}, {0xabc, 1, 0, 1, 16}, {0x999, 0, 0, 1, 8}}};
+  s.python = test::PythonSpec{{{0xabc,
+                                {{2, 12, "/s/a.py", "f"},
+                                 {2, 20, "/s/a.py", "Cls.g"},
+                                 {UINT32_MAX, 30, "/s/main.py", "<module>"}}}}};
   return s;
 }
 
@@ -89,6 +96,99 @@ TEST(TraceReader, RoundTripsEverySection) {
   EXPECT_EQ(t.stats->allocations, 10u);
   EXPECT_EQ(t.stats->dropped_blocks, 2u);
   EXPECT_EQ(t.stats->write_failures, 1u);
+  ASSERT_EQ(t.marks.size(), 2u);
+  EXPECT_EQ(t.marks[1].label, "phase two");
+  EXPECT_EQ(t.marks[1].time_ns, 2000u);
+  EXPECT_EQ(t.marks[1].epoch, 9u);
+  // The record of callsite 0x999, absent from the trace, has nothing to attach to.
+  ASSERT_EQ(t.callsites[0].after_marks.size(), 2u);
+  EXPECT_EQ(t.callsites[0].after_marks[0].blocks, 2u);
+  EXPECT_EQ(t.callsites[0].after_marks[0].bytes, 32u);
+  EXPECT_EQ(t.callsites[0].after_marks[1].mark, 1u);
+  EXPECT_EQ(t.callsites[0].after_marks[1].bytes, 16u);
+  EXPECT_TRUE(t.callsites[1].after_marks.empty());
+  ASSERT_EQ(t.callsites[0].python.size(), 3u);
+  EXPECT_EQ(t.callsites[0].python[0].native_index, 2u);
+  EXPECT_EQ(t.callsites[0].python[0].file, "/s/a.py");
+  EXPECT_EQ(t.callsites[0].python[1].function, "Cls.g");
+  EXPECT_EQ(t.callsites[0].python[1].line, 20);
+  EXPECT_EQ(t.callsites[0].python[2].native_index, UINT32_MAX);
+  EXPECT_EQ(t.callsites[0].python[2].file, "/s/main.py");
+  EXPECT_TRUE(t.callsites[1].python.empty());
+}
+
+// A kPython section from raw parts, for damage the builder would not produce.
+std::vector<std::byte> python_section(std::string_view blob, uint32_t stack_count,
+                                      std::vector<trace::PythonFrameRecord> frames, uint64_t hash = 1) {
+  test::ByteWriter w;
+  w.put(trace::PythonHeader{stack_count, static_cast<uint32_t>(blob.size())});
+  w.raw(blob.data(), blob.size());
+  w.pad8();
+  w.put(trace::PythonStackRecord{hash, static_cast<uint32_t>(frames.size()), 0});
+  for (const auto& f : frames) w.put(f);
+  return w.bytes;
+}
+
+TEST(TraceReader, PythonSectionIsValidated) {
+  auto with = [](std::vector<std::byte> section) {
+    auto s = basic_spec();
+    s.callsites.push_back(callsite(1, 1, 8, {0x1000, 0x2000}));
+    s.extra_sections.push_back({trace::kPython, std::move(section)});
+    return build_trace(s);
+  };
+  std::string_view blob("\0a.py\0f\0", 8);
+  Trace t = parse(with(python_section(blob, 1, {{1, 5, 1, 6}})));
+  ASSERT_EQ(t.callsites[0].python.size(), 1u);
+  EXPECT_EQ(t.callsites[0].python[0].file, "a.py");
+  EXPECT_EQ(t.callsites[0].python[0].function, "f");
+  EXPECT_EQ(error_of(with(python_section(blob, 1, {{1, 5, 8, 6}}))),
+            "python stack 0 has a file name at offset 8 outside the 8-byte string blob or not "
+            "NUL-terminated");
+  EXPECT_EQ(error_of(with(python_section(std::string_view("\0a.py\0fn", 8), 1, {{1, 5, 1, 6}}))),
+            "python stack 0 has a function name at offset 6 outside the 8-byte string blob or not "
+            "NUL-terminated");
+  EXPECT_EQ(error_of(with(python_section(blob, 1, {{2, 5, 1, 6}}))),
+            "python frame of callsite 0x1 refers to native frame 2 of 2");
+  EXPECT_EQ(error_of(with(python_section(blob, 1000000, {{1, 5, 1, 6}}))),
+            "python section is truncated: 1000000 stacks do not fit");
+  auto many = python_section(blob, 1, {{1, 5, 1, 6}});
+  uint32_t count = 2;  // one frame more than present
+  std::memcpy(many.data() + 8 + 8 + offsetof(trace::PythonStackRecord, count), &count, 4);
+  EXPECT_EQ(error_of(with(many)), "python section is truncated: stack 0 has 2 frames");
+  // Two stacks for one callsite.
+  auto twice = python_section(blob, 2, {{1, 5, 1, 6}});
+  test::ByteWriter again;
+  again.put(trace::PythonStackRecord{1, 1, 0});
+  again.put(trace::PythonFrameRecord{0, 1, 1, 6});
+  twice.insert(twice.end(), again.bytes.begin(), again.bytes.end());
+  EXPECT_EQ(error_of(with(twice)), "two python stacks for callsite 0x1");
+}
+
+TEST(TraceReader, MarksSectionIsValidated) {
+  auto s = basic_spec();
+  s.callsites.push_back(callsite(1, 1, 8));
+  s.marks = test::MarksSpec{{{5, 1, "m"}}, {{1, 1, 0, 1, 8}}};
+  EXPECT_EQ(error_of(build_trace(s)), "mark live record 0 refers to mark 1 of 1");
+  s.marks->live = {{1, 0, 0, 1, 8}, {1, 0, 0, 1, 8}};
+  EXPECT_EQ(error_of(build_trace(s)), "callsite 0x1 has two records for mark 0");
+  s.marks->live.clear();
+  auto bytes = build_trace(s);
+  // The label length lives right after the process section's header and payload.
+  size_t pos = sizeof(trace::FileHeader);
+  for (int section = 0; section < 2; ++section) {
+    trace::SectionHeader sh;
+    std::memcpy(&sh, bytes.data() + pos, sizeof sh);
+    pos += sizeof sh + ((sh.size + 7) & ~7ull);
+  }
+  size_t label_len = pos + sizeof(trace::SectionHeader) + sizeof(trace::MarksHeader) +
+                     offsetof(trace::MarkRecord, label_len);
+  uint32_t len = 65;
+  std::memcpy(bytes.data() + label_len, &len, 4);
+  EXPECT_EQ(error_of(bytes), "mark 0 has label length 65 (more than 64)");
+  uint32_t marks = 3;
+  std::memcpy(bytes.data() + label_len - offsetof(trace::MarkRecord, label_len) - sizeof(trace::MarksHeader),
+              &marks, 4);
+  EXPECT_EQ(error_of(bytes), "marks section is truncated: 3 marks do not fit");
 }
 
 TEST(TraceReader, CompressedSectionsRoundTrip) {
@@ -100,6 +200,10 @@ TEST(TraceReader, CompressedSectionsRoundTrip) {
   EXPECT_EQ(t.callsites[0].frames, (std::vector<uint64_t>{0x401010, 0x401020, 0x401030}));
   EXPECT_EQ(t.timeline->series[1].values, (std::vector<uint64_t>{7, 8, 9}));
   EXPECT_EQ(t.stats->write_failures, 1u);
+  EXPECT_EQ(t.marks[0].label, "warm-up");
+  ASSERT_EQ(t.callsites[0].python.size(), 3u);
+  EXPECT_EQ(t.callsites[0].python[1].function, "Cls.g");
+  EXPECT_EQ(t.callsites[0].after_marks.size(), 2u);
   auto bytes = build_trace(s);
   for (size_t n = sizeof(trace::FileHeader); n < bytes.size(); ++n) {
     auto damaged = bytes;
