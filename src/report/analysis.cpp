@@ -98,10 +98,15 @@ bool is_runtime_module(std::string_view path) {
 
 size_t blame_frame(const std::vector<Frame>& frames) {
   for (size_t i = 0; i < frames.size(); ++i) {
-    if (!is_runtime_module(frames[i].module_path())) return i;
+    if (!frames[i].python && !is_runtime_module(frames[i].module_path())) return i;
+  }
+  for (size_t i = 0; i < frames.size(); ++i) {
+    if (frames[i].python) return i;
   }
   return 0;
 }
+
+const char* domain_name(uint32_t domain) { return domain == trace::kDomainGmp ? "gmp" : "malloc"; }
 
 namespace {
 
@@ -141,10 +146,14 @@ ProcessReport analyze(const Trace& trace, Symbolizer& symbolizer, const Analysis
   std::vector<Amount> hidden(options.suppressions.size());
   uint64_t allocations = 0, peak = 0;
 
+  r.marks = trace.marks;
+  r.after_mark.resize(trace.marks.size());
   for (const auto& cs : trace.callsites) {
     const auto& rec = cs.record;
     allocations += rec.total_allocs;
     peak = std::max(peak, rec.peak_live_bytes);
+    // The reader rejects unknown domains, so the index is in range.
+    r.by_domain[rec.domain] += DomainTotals{rec.total_allocs, rec.total_bytes, rec.live_blocks, rec.live_bytes};
     Leak base;
     base.domain = rec.domain;
     base.stack_hash = rec.stack_hash;
@@ -173,6 +182,15 @@ ProcessReport analyze(const Trace& trace, Symbolizer& symbolizer, const Analysis
     auto stack = std::make_shared<const std::vector<Frame>>(symbolizer.symbolize(trace, cs));
     int sup = match_suppression(*stack, options.suppressions);
     size_t blame = blame_frame(*stack);
+    std::optional<size_t> python;
+    for (size_t i = 0; i < stack->size() && !python; ++i) {
+      if ((*stack)[i].python) python = i;
+    }
+    std::vector<AfterMark> after;
+    for (const auto& m : cs.after_marks) after.push_back({m.mark, Amount{m.bytes, m.blocks}});
+    if (sup < 0) {
+      for (const auto& a : after) r.after_mark[a.mark] += a.amount;
+    }
     for (auto& e : entries) {
       if (sup >= 0) {
         hidden[static_cast<size_t>(sup)] += Amount{e.bytes, e.blocks};
@@ -180,6 +198,8 @@ ProcessReport analyze(const Trace& trace, Symbolizer& symbolizer, const Analysis
       }
       e.stack = stack;
       e.blame = blame;
+      e.python_frame = python;
+      e.after_marks = after;
       r.by_verdict[static_cast<size_t>(e.verdict)] += Amount{e.bytes, e.blocks};
       if (e.indirect) r.indirect += Amount{e.bytes, e.blocks};
       if (r.gated.has(e.verdict)) r.leaked += Amount{e.bytes, e.blocks};
@@ -203,6 +223,7 @@ Totals combine(const std::vector<ProcessReport>& reports) {
     t.indirect += r.indirect;
     t.allocations += r.allocations;
     t.peak_live_bytes += r.peak_live_bytes;
+    for (size_t d = 0; d < kDomainCount; ++d) t.by_domain[d] += r.by_domain[d];
     t.gated |= r.gated;
   }
   return t;

@@ -62,6 +62,29 @@ struct Amount {
   }
 };
 
+// What a domain (malloc, gmp) allocated over the whole run, over every callsite.
+struct DomainTotals {
+  uint64_t allocations = 0;
+  uint64_t bytes = 0;
+  uint64_t live_blocks = 0;
+  uint64_t live_bytes = 0;
+  DomainTotals& operator+=(const DomainTotals& o) {
+    allocations += o.allocations;
+    bytes += o.bytes;
+    live_blocks += o.live_blocks;
+    live_bytes += o.live_bytes;
+    return *this;
+  }
+};
+inline constexpr size_t kDomainCount = 2;  // trace::kDomainMalloc, trace::kDomainGmp
+const char* domain_name(uint32_t domain);
+
+// Live blocks of a leak's callsite allocated after a mark.
+struct AfterMark {
+  uint32_t mark = 0;  // index into ProcessReport::marks
+  Amount amount;
+};
+
 struct Leak {
   uint64_t bytes = 0;
   uint64_t blocks = 0;
@@ -69,6 +92,8 @@ struct Leak {
   bool indirect = false;
   uint32_t domain = 0;  // trace::Domain
   size_t blame = 0;     // index into *stack of the frame to blame
+  std::optional<size_t> python_frame;  // index into *stack of the innermost Python frame
+  std::vector<AfterMark> after_marks;  // of the whole callsite, marks with live blocks only
   uint64_t stack_hash = 0;
   std::shared_ptr<const std::vector<Frame>> stack;  // shared by the entries of one callsite
 };
@@ -92,6 +117,9 @@ struct ProcessReport {
   Amount leaked;                                   // sum over gated verdicts
   uint64_t allocations = 0;
   uint64_t peak_live_bytes = 0;
+  std::array<DomainTotals, kDomainCount> by_domain{};  // every callsite, suppressed or not
+  std::vector<Mark> marks;
+  std::vector<Amount> after_mark;  // per mark: live after it, summed over the listed leaks
 };
 
 struct AnalysisOptions {
@@ -104,6 +132,7 @@ bool is_growing(const uint32_t (&born)[trace::kBornBuckets], uint32_t epoch_coun
 
 // Modules of language runtimes and libleak itself, never the place to blame for a leak.
 bool is_runtime_module(std::string_view path);
+// The innermost native frame outside the runtimes; failing that the innermost Python frame, then 0.
 size_t blame_frame(const std::vector<Frame>& frames);
 
 ProcessReport analyze(const Trace& trace, Symbolizer& symbolizer, const AnalysisOptions& options,
@@ -116,6 +145,7 @@ struct Totals {
   Amount indirect;
   uint64_t allocations = 0;
   uint64_t peak_live_bytes = 0;  // sum of per-process peaks: an upper bound of the combined peak
+  std::array<DomainTotals, kDomainCount> by_domain{};
   VerdictSet gated;
 };
 Totals combine(const std::vector<ProcessReport>& reports);

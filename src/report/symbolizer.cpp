@@ -35,14 +35,14 @@ std::string demangle(const char* name) {
 }
 
 const Module* find_module(const Trace& trace, uint64_t address, uint32_t module_gen) {
+  const Module* later = nullptr;
   for (const auto& m : trace.modules) {
     const auto& r = m.record;
-    if (address >= r.start && address < r.end && r.load_gen <= module_gen &&
-        module_gen < r.unload_gen) {
-      return &m;
-    }
+    if (address < r.start || address >= r.end) continue;
+    if (r.load_gen <= module_gen && module_gen < r.unload_gen) return &m;
+    if (r.load_gen > module_gen && (!later || r.load_gen < later->record.load_gen)) later = &m;
   }
-  return nullptr;
+  return later;
 }
 
 namespace {
@@ -245,12 +245,34 @@ std::vector<Frame> Symbolizer::symbolize_address(const Trace& trace, uint64_t ad
   return out;
 }
 
+Frame Symbolizer::python_frame(const PythonFrameInfo& p) {
+  Frame f;
+  f.python = true;
+  if (!p.function.empty()) f.function = intern(p.function);
+  if (!p.file.empty()) f.file = intern(p.file);
+  if (p.line > 0) f.line = p.line;
+  return f;
+}
+
 std::vector<Frame> Symbolizer::symbolize(const Trace& trace, const Callsite& callsite) {
   std::vector<Frame> out;
-  out.reserve(callsite.frames.size());
-  for (uint64_t address : callsite.frames) {
-    auto frames = symbolize_address(trace, address, callsite.record.module_gen);
+  out.reserve(callsite.frames.size() + callsite.python.size());
+  // The reader checked every native_index; frames are innermost first on both sides, so one
+  // forward pass places each group of Python frames at its interpreter loop.
+  const auto& py = callsite.python;
+  for (size_t i = 0; i < callsite.frames.size(); ++i) {
+    bool replaced = false;
+    for (const auto& p : py) {
+      if (p.native_index != i) continue;
+      out.push_back(python_frame(p));
+      replaced = true;
+    }
+    if (replaced) continue;
+    auto frames = symbolize_address(trace, callsite.frames[i], callsite.record.module_gen);
     for (auto& f : frames) out.push_back(std::move(f));
+  }
+  for (const auto& p : py) {
+    if (p.native_index == UINT32_MAX) out.push_back(python_frame(p));
   }
   return out;
 }

@@ -29,6 +29,9 @@ struct Frame {
   Text file;                    // null: unknown
   std::optional<int> line;
   bool inlined = false;         // this function was inlined into the next frame
+  // A Python frame (kPython section): function is the qualified name, file the .py path, and
+  // address, module and module_offset are 0/null.
+  bool python = false;
 
   const std::string& module_path() const;  // "" when unknown
 };
@@ -48,7 +51,9 @@ class Symbolizer {
   Symbolizer(const Symbolizer&) = delete;
   Symbolizer& operator=(const Symbolizer&) = delete;
 
-  // All frames of a callsite, innermost first, inlined calls expanded.
+  // All frames of a callsite, innermost first, inlined calls expanded. With Python frames, each
+  // native frame of the interpreter loop that ran some is replaced by them, and those beyond the
+  // recorded native frames follow the last one.
   std::vector<Frame> symbolize(const Trace& trace, const Callsite& callsite);
 
   // One return address; several frames when calls were inlined at that address.
@@ -57,6 +62,7 @@ class Symbolizer {
  private:
   struct DebugFile;
   DebugFile& debug_file(const Module& module);
+  Frame python_frame(const PythonFrameInfo& p);
   Text intern(std::string_view s);
 
   struct TextHash {
@@ -74,6 +80,8 @@ class Symbolizer {
 
 // The module that held `address` for a callsite first seen at `module_gen`: a dlclose'd library
 // and its replacement at the same address are told apart by their load/unload generations.
+// When none was loaded at that generation, the one containing the address that was registered
+// first after it: the callsite was stamped just before the registry noticed a new library.
 const Module* find_module(const Trace& trace, uint64_t address, uint32_t module_gen);
 
 std::string demangle(const char* name);

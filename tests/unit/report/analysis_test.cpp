@@ -207,6 +207,162 @@ TEST(Modules, GenerationsSelectTheRightLibrary) {
   EXPECT_EQ(find_module(t, 0x6fff, 3), nullptr);
 }
 
+// A library registered just after the callsite was stamped: no module was loaded at the
+// callsite's generation, so the first one registered after it is used.
+TEST(Modules, FallsBackToTheNextGeneration) {
+  auto s = basic_spec();
+  test::ModuleSpec gone, later, latest;
+  gone.record = {0x7000, 0x7000, 0x9000, 0, 3, 0, 0};
+  gone.path = "/gone.so";
+  latest.record = {0x7000, 0x7000, 0x9000, 9, UINT32_MAX, 0, 0};
+  latest.path = "/latest.so";
+  later.record = {0x7000, 0x7000, 0x9000, 6, 9, 0, 0};
+  later.path = "/later.so";
+  s.modules = {gone, latest, later};
+  Trace t = parse_trace(build_trace(s));
+  EXPECT_EQ(find_module(t, 0x7100, 2)->path, "/gone.so");  // loaded then: no fallback
+  EXPECT_EQ(find_module(t, 0x7100, 4)->path, "/later.so");  // smallest load_gen above 4
+  EXPECT_EQ(find_module(t, 0x7100, 7)->path, "/later.so");
+  EXPECT_EQ(find_module(t, 0x7100, 9)->path, "/latest.so");
+  EXPECT_EQ(find_module(t, 0x9100, 4), nullptr);  // no module contains the address
+}
+
+// libc malloc <- ext.so leak_double <- python3.11 vectorcall <- eval loop running first() and
+// run(), then <module> beyond the recorded native frames.
+test::TraceSpec python_spec() {
+  auto s = two_module_spec();
+  test::ModuleSpec python, ext;
+  python.record = {0, 0x500000, 0x600000, 0, UINT32_MAX, 0, 0};
+  python.path = "/usr/bin/python3.11";
+  ext.record = {0x800000, 0x801000, 0x802000, 0, UINT32_MAX, 0, 0};
+  ext.path = "/x/ext.so";
+  s.modules.push_back(python);
+  s.modules.push_back(ext);
+  auto a = callsite(0xa, 3, 24, {0x7f0000001234, 0x801100, 0x500100, 0x500200});
+  a.record.unreachable_blocks = 3, a.record.unreachable_bytes = 24;
+  auto b = callsite(0xb, 1, 32, {0x7f0000001234, 0x500300, 0x500200});
+  b.record.unreachable_blocks = 1, b.record.unreachable_bytes = 32;
+  s.callsites = {a, b};
+  s.python = test::PythonSpec{{
+      {0xa, {{3, 12, "/s/script.py", "first"}, {3, 20, "/s/script.py", "run"},
+             {UINT32_MAX, 30, "/s/script.py", "<module>"}}},
+      {0xb, {{2, 40, "/s/other.py", "Cls.make"}}},
+  }};
+  return s;
+}
+
+TEST(Python, EvalLoopFramesAreReplacedByPythonFrames) {
+  auto r = run(python_spec());
+  ASSERT_EQ(r.leaks.size(), 2u);
+  const Leak& b = r.leaks[0];  // 32 bytes
+  const Leak& a = r.leaks[1];
+  ASSERT_EQ(a.stack->size(), 6u);
+  const auto& st = *a.stack;
+  EXPECT_EQ(st[0].module_path(), "/lib/libc.so.6");
+  EXPECT_EQ(st[1].module_path(), "/x/ext.so");
+  EXPECT_EQ(st[2].module_path(), "/usr/bin/python3.11");
+  EXPECT_FALSE(st[2].python);
+  for (size_t i = 3; i < 6; ++i) {
+    EXPECT_TRUE(st[i].python) << i;
+    EXPECT_EQ(st[i].module, nullptr) << i;
+    EXPECT_EQ(*st[i].file, "/s/script.py") << i;
+  }
+  EXPECT_EQ(*st[3].function, "first");
+  EXPECT_EQ(st[3].line, 12);
+  EXPECT_EQ(*st[4].function, "run");
+  EXPECT_EQ(st[4].line, 20);
+  EXPECT_EQ(*st[5].function, "<module>");
+  // Blame: the extension's C function, and the first Python line next to it.
+  EXPECT_EQ(a.blame, 1u);
+  EXPECT_EQ(a.python_frame, 3u);
+  // Nothing native outside the runtimes: the Python frame is blamed.
+  ASSERT_EQ(b.stack->size(), 3u);
+  EXPECT_EQ(*(*b.stack)[2].function, "Cls.make");
+  EXPECT_EQ(b.blame, 2u);
+  EXPECT_EQ(b.python_frame, 2u);
+  EXPECT_EQ(describe_frame((*b.stack)[2]), "Cls.make (other.py:40)");
+}
+
+TEST(Python, NativeStacksHaveNoPythonFrame) {
+  auto s = python_spec();
+  s.python.reset();
+  auto r = run(s);
+  ASSERT_EQ(r.leaks.size(), 2u);
+  EXPECT_EQ(r.leaks[1].stack->size(), 4u);
+  EXPECT_EQ(r.leaks[1].python_frame, std::nullopt);
+  EXPECT_EQ(r.leaks[1].blame, 1u);
+  EXPECT_EQ(r.leaks[0].blame, 0u);  // all runtime: the innermost frame
+}
+
+TEST(Python, SuppressionsMatchPythonFunctionsAndFiles) {
+  AnalysisOptions o;
+  o.suppressions = {{"^first$", SuppressionSource::kFile}};
+  auto r = run(python_spec(), o);
+  ASSERT_EQ(r.leaks.size(), 1u);
+  EXPECT_EQ(r.leaks[0].stack_hash, 0xbu);
+  ASSERT_EQ(r.suppressions.size(), 1u);
+  EXPECT_EQ(r.suppressions[0].hidden.bytes, 24u);
+  o.suppressions = {{"other.py", SuppressionSource::kFile}};
+  r = run(python_spec(), o);
+  ASSERT_EQ(r.leaks.size(), 1u);
+  EXPECT_EQ(r.leaks[0].stack_hash, 0xau);
+  EXPECT_EQ(r.suppressions[0].hidden.bytes, 32u);
+}
+
+TEST(Marks, LiveAfterEachMarkPerLeakAndInTotal) {
+  auto s = python_spec();
+  s.marks = test::MarksSpec{{{100, 2, "warm-up"}, {200, 5, "steady"}},
+                            {{0xa, 0, 0, 2, 16}, {0xa, 1, 0, 1, 8}, {0xb, 0, 0, 1, 32}}};
+  AnalysisOptions o;
+  auto r = run(s, o);
+  ASSERT_EQ(r.marks.size(), 2u);
+  EXPECT_EQ(r.marks[0].label, "warm-up");
+  ASSERT_EQ(r.after_mark.size(), 2u);
+  EXPECT_EQ(r.after_mark[0].bytes, 48u);
+  EXPECT_EQ(r.after_mark[0].blocks, 3u);
+  EXPECT_EQ(r.after_mark[1].bytes, 8u);
+  const Leak& a = r.leaks[1];
+  ASSERT_EQ(a.after_marks.size(), 2u);
+  EXPECT_EQ(a.after_marks[0].mark, 0u);
+  EXPECT_EQ(a.after_marks[0].amount.blocks, 2u);
+  EXPECT_EQ(a.after_marks[1].amount.bytes, 8u);
+  EXPECT_EQ(r.leaks[0].after_marks.size(), 1u);
+  // A suppressed callsite does not count in the per-mark totals.
+  o.suppressions = {{"other.py", SuppressionSource::kFile}};
+  r = run(s, o);
+  EXPECT_EQ(r.after_mark[0].bytes, 16u);
+}
+
+TEST(Totals, ByDomainCountsEveryCallsite) {
+  auto s = basic_spec();
+  auto freed = callsite(0x1, 0, 0);
+  freed.record.total_allocs = 7, freed.record.total_bytes = 700;
+  freed.record.domain = trace::kDomainGmp;
+  auto gmp = callsite(0x2, 2, 64);
+  gmp.record.total_allocs = 5, gmp.record.total_bytes = 300;
+  gmp.record.domain = trace::kDomainGmp;
+  auto plain = callsite(0x3, 1, 10);
+  s.callsites = {freed, gmp, plain};
+  test::ModuleSpec app;
+  app.record = {0, 0x1000, 0x2000, 0, UINT32_MAX, 0, 0};
+  app.path = "/app";
+  s.modules = {app};
+  AnalysisOptions o;
+  o.suppressions = {{"^/app$", SuppressionSource::kFile}};  // suppressed callsites count too
+  auto r = run(s, o);
+  EXPECT_TRUE(r.leaks.empty());
+  EXPECT_EQ(r.by_domain[trace::kDomainGmp].allocations, 12u);
+  EXPECT_EQ(r.by_domain[trace::kDomainGmp].bytes, 1000u);
+  EXPECT_EQ(r.by_domain[trace::kDomainGmp].live_blocks, 2u);
+  EXPECT_EQ(r.by_domain[trace::kDomainGmp].live_bytes, 64u);
+  EXPECT_EQ(r.by_domain[trace::kDomainMalloc].allocations, 1u);
+  EXPECT_EQ(r.by_domain[trace::kDomainMalloc].live_bytes, 10u);
+  auto t = combine({r, r});
+  EXPECT_EQ(t.by_domain[trace::kDomainGmp].bytes, 2000u);
+  EXPECT_EQ(std::string(domain_name(trace::kDomainGmp)), "gmp");
+  EXPECT_EQ(std::string(domain_name(trace::kDomainMalloc)), "malloc");
+}
+
 TEST(Suppressions, HideEntriesAndAccountForThem) {
   auto s = two_module_spec();
   auto a = callsite(0x1, 2, 20, {0x7f0000001234, 0x401100});
