@@ -25,7 +25,8 @@ void write_amount(Output& out, const Amount& a) {
 }
 
 void write_totals(Output& out, const Amount& leaked, const std::array<Amount, kVerdictCount>& by_verdict,
-                  const Amount& indirect, uint64_t allocations, uint64_t peak, VerdictSet gated) {
+                  const Amount& indirect, uint64_t allocations, uint64_t peak, VerdictSet gated,
+                  const std::array<DomainTotals, kDomainCount>& by_domain) {
   out.print(
                  R"({{"leaked_bytes": {}, "leaked_blocks": {}, "allocations": {}, "peak_live_bytes": {}, )",
                  leaked.bytes, leaked.blocks, allocations, peak);
@@ -45,21 +46,41 @@ void write_totals(Output& out, const Amount& leaked, const std::array<Amount, kV
   }
   out.print(R"(}}, "indirect": )");
   write_amount(out, indirect);
-  out.print("}}");
+  out.print(R"(, "by_domain": {{)");
+  for (uint32_t d = 0; d < kDomainCount; ++d) {
+    const auto& t = by_domain[d];
+    out.print(R"({}"{}": {{"allocations": {}, "bytes": {}, "live_blocks": {}, "live_bytes": {}}})",
+              d ? ", " : "", domain_name(d), t.allocations, t.bytes, t.live_blocks, t.live_bytes);
+  }
+  out.print("}}}}");
 }
 
 void write_frame(Output& out, const Frame& f) {
+  if (f.python) {
+    // A Python frame has no address; its module is the source file it runs.
+    out.print(
+        R"({{"address": null, "module": {}, "offset": null, "function": {}, "file": {}, "line": {}, "inlined": false, "language": "python"}})",
+        json_optional(f.file), json_optional(f.function), json_optional(f.file),
+        f.line ? fmt::format("{}", *f.line) : "null");
+    return;
+  }
   out.print(
-                 R"({{"address": "0x{:x}", "module": {}, "offset": "0x{:x}", "function": {}, "file": {}, "line": {}, "inlined": {}}})",
+                 R"({{"address": "0x{:x}", "module": {}, "offset": "0x{:x}", "function": {}, "file": {}, "line": {}, "inlined": {}, "language": "native"}})",
                  f.address, json_string(f.module_path()), f.module_offset, json_optional(f.function),
                  json_optional(f.file), f.line ? fmt::format("{}", *f.line) : "null", f.inlined);
 }
 
 void write_leak(Output& out, const Leak& l) {
   out.print(
-                 R"({{"bytes": {}, "blocks": {}, "verdict": "{}", "indirect": {}, "domain": "{}", "blame": {}, "stack_hash": "0x{:016x}", "frames": [)",
-                 l.bytes, l.blocks, to_string(l.verdict), l.indirect,
-                 l.domain == trace::kDomainGmp ? "gmp" : "malloc", l.blame, l.stack_hash);
+                 R"({{"bytes": {}, "blocks": {}, "verdict": "{}", "indirect": {}, "domain": "{}", "blame": {}, "python_frame": {}, "stack_hash": "0x{:016x}", "after_marks": [)",
+                 l.bytes, l.blocks, to_string(l.verdict), l.indirect, domain_name(l.domain), l.blame,
+                 l.python_frame ? fmt::format("{}", *l.python_frame) : "null", l.stack_hash);
+  for (size_t i = 0; i < l.after_marks.size(); ++i) {
+    const auto& a = l.after_marks[i];
+    out.print(R"({}{{"mark": {}, "blocks": {}, "bytes": {}}})", i ? ", " : "", a.mark, a.amount.blocks,
+              a.amount.bytes);
+  }
+  out.print(R"(], "frames": [)");
   if (l.stack) {
     for (size_t i = 0; i < l.stack->size(); ++i) {
       if (i) out.print(", ");
@@ -80,8 +101,14 @@ void write_process_body(Output& out, const ProcessReport& r) {
                  R"(], "exit": "{}", "exit_code": {}, "python_malloc_forced": {}, "scan_done": {}, "fork_child": {}, "epoch_count": {}}}, "totals": )",
                  exit_name(p.exit_kind), p.exit_code, (p.flags & trace::kFlagPythonMallocForced) != 0,
                  r.scan_done, (p.flags & trace::kFlagForkChild) != 0, p.epoch_count);
-  write_totals(out, r.leaked, r.by_verdict, r.indirect, r.allocations, r.peak_live_bytes, r.gated);
-  out.print(R"(, "leaks": [)");
+  write_totals(out, r.leaked, r.by_verdict, r.indirect, r.allocations, r.peak_live_bytes, r.gated,
+               r.by_domain);
+  out.print(R"(, "marks": [)");
+  for (size_t i = 0; i < r.marks.size(); ++i) {
+    out.print(R"({}{{"label": {}, "time_ns": {}}})", i ? ", " : "", json_string(r.marks[i].label),
+              r.marks[i].time_ns);
+  }
+  out.print(R"(], "leaks": [)");
   for (size_t i = 0; i < r.leaks.size(); ++i) {
     out.print("{}\n  ", i ? "," : "");
     write_leak(out, r.leaks[i]);
@@ -130,7 +157,8 @@ void write_json(Output& out, const std::vector<ProcessReport>& reports, bool mul
   }
   Totals t = combine(reports);
   out.print("],\n\"totals\": ");
-  write_totals(out, t.leaked, t.by_verdict, t.indirect, t.allocations, t.peak_live_bytes, t.gated);
+  write_totals(out, t.leaked, t.by_verdict, t.indirect, t.allocations, t.peak_live_bytes, t.gated,
+               t.by_domain);
   out.print("}}\n");
 }
 

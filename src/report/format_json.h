@@ -1,10 +1,14 @@
 // The JSON report (--format json), a stable contract for scripts and tests:
-//   one trace:  {"libleak_report":1, "source", "process", "totals", "leaks", "suppressions",
-//                "dropped", "stats"}
+//   one trace:  {"libleak_report":1, "source", "process", "totals", "marks", "leaks",
+//                "suppressions", "dropped", "stats"}
 //   several (more than one input, or a directory):
 //               {"libleak_report":1, "processes":[<the object above minus libleak_report>],
 //                "totals":{...summed...}}
 // `leaks` holds every verdict, reachable included; consumers filter by "verdict".
+// Frames carry "language": "native" or "python"; a Python frame has null address and offset, its
+// qualified name as "function" and its .py path as "file" and "module". A leak's "python_frame" is
+// the index of its innermost Python frame (or null); "after_marks" lists, per mark, the callsite's
+// live blocks allocated after it. totals.by_domain counts every callsite, suppressed or not.
 #pragma once
 
 #include <string>

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "report/analysis.h"
@@ -14,7 +15,19 @@ namespace libleak {
 struct TextOptions {
   size_t top = 20;            // leaks listed per process
   bool show_reachable = false;
+  bool color = false;         // ANSI colours (see color_wanted)
+  bool full_names = false;    // false: long C++ names shortened by shorten_name
 };
+
+// --color=MODE: "always", "never", or "auto" (on when writing to a terminal and NO_COLOR is unset
+// or empty; https://no-color.org). `no_color` is getenv("NO_COLOR").
+bool color_wanted(std::string_view mode, bool to_terminal, const char* no_color);
+
+// Names at most `limit` characters long are kept; longer ones have their template arguments and
+// parameter lists elided: "std::vector<...>::push_back(...)". Operators ("operator<<"),
+// "(anonymous namespace)" and trailing qualifiers (" const") are kept.
+inline constexpr size_t kShortNameLimit = 60;
+std::string shorten_name(std::string_view name, size_t limit = kShortNameLimit);
 
 void write_text(Output& out, const std::vector<ProcessReport>& reports, const TextOptions& options);
 // The same, collected into a string (tests, small reports).

@@ -25,7 +25,13 @@ std::vector<ProcessReport> sample() {
   auto b = test::callsite(0x22, 3, 96, {0x401300});
   b.record.indirect_blocks = 1, b.record.indirect_bytes = 32;
   b.record.domain = trace::kDomainGmp;
-  s.callsites = {a, b};
+  auto c = test::callsite(0x33, 4, 40, {0x401400, 0x401500});
+  c.record.unreachable_blocks = 4, c.record.unreachable_bytes = 40;
+  s.callsites = {a, b, c};
+  s.python = test::PythonSpec{{{0x33, {{1, 7, "/home/u/job.py", "Job.run"},
+                                       {UINT32_MAX, 3, "/home/u/job.py", "<module>"}}}}};
+  s.process.start_time_ns = 1000000000000;
+  s.marks = test::MarksSpec{{{1001500000000, 3, "warm-up done"}}, {{0x33, 0, 0, 3, 30}}};
   trace::StatsRecord st{};
   st.allocations = 30000;
   st.peak_live_bytes = 240000;
@@ -55,7 +61,73 @@ TEST(FormatText, ReachableAndTop) {
   auto text = format_text(sample(), TextOptions{.top = 1, .show_reachable = true});
   EXPECT_NE(text.find("#1 unreachable: 160000 bytes"), std::string::npos);
   EXPECT_EQ(text.find("#2 "), std::string::npos);
-  EXPECT_NE(text.find("... 2 more (use --top to list them)"), std::string::npos);
+  EXPECT_NE(text.find("... 3 more (use --top to list them)"), std::string::npos);
+}
+
+TEST(FormatText, PythonFramesAndMarks) {
+  auto text = format_text(sample(), TextOptions{});
+  EXPECT_NE(text.find("  > #0 0x401400 ?? [ext+0x1400]  called from job.py:7 in Job.run\n"
+                      "    #1 Job.run (job.py:7) [python]\n"
+                      "    #2 <module> (job.py:3) [python]\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("mark 0 \"warm-up done\" at +1.500 s: 30 bytes in 3 blocks allocated after it still live\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("#2 unreachable: 40 bytes in 4 blocks (malloc)\n"
+                      "    after mark 0 \"warm-up done\": 30 bytes in 3 blocks of this callsite still live\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST(FormatText, ColourOnlyWhenAsked) {
+  auto plain = format_text(sample(), TextOptions{});
+  EXPECT_EQ(plain.find('\x1b'), std::string::npos);
+  auto coloured = format_text(sample(), TextOptions{.color = true});
+  EXPECT_NE(coloured.find("\x1b[1;31m#1 unreachable: 160000 bytes (156.2 KiB) in 20000 blocks\x1b[0m"),
+            std::string::npos);
+  EXPECT_NE(coloured.find("\x1b[36mcalled from job.py:7 in Job.run\x1b[0m"), std::string::npos);
+  // Without the escape codes it is the plain report.
+  std::string stripped;
+  for (size_t i = 0; i < coloured.size(); ++i) {
+    if (coloured[i] == '\x1b') {
+      i = coloured.find('m', i);
+      continue;
+    }
+    stripped += coloured[i];
+  }
+  EXPECT_EQ(stripped, plain);
+}
+
+TEST(FormatText, ColorWanted) {
+  EXPECT_TRUE(color_wanted("auto", true, nullptr));
+  EXPECT_TRUE(color_wanted("auto", true, ""));  // NO_COLOR only counts when not empty
+  EXPECT_FALSE(color_wanted("auto", true, "1"));
+  EXPECT_FALSE(color_wanted("auto", false, nullptr));
+  EXPECT_TRUE(color_wanted("always", false, "1"));
+  EXPECT_FALSE(color_wanted("never", true, nullptr));
+}
+
+TEST(FormatText, ShortensLongCxxNames) {
+  EXPECT_EQ(shorten_name("main"), "main");
+  std::string short_enough = "std::vector<int, std::allocator<int> >::push_back(int&&)";
+  ASSERT_LE(short_enough.size(), kShortNameLimit);
+  EXPECT_EQ(shorten_name(short_enough), short_enough);
+  EXPECT_EQ(shorten_name("std::vector<std::__cxx11::basic_string<char, std::char_traits<char>, "
+                         "std::allocator<char> >, std::allocator<std::__cxx11::basic_string<char, "
+                         "std::char_traits<char>, std::allocator<char> > > >::push_back("
+                         "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&)"),
+            "std::vector<...>::push_back(...)");
+  EXPECT_EQ(shorten_name("std::basic_ostream<char, std::char_traits<char> >& std::operator<< "
+                         "<std::char_traits<char> >(std::basic_ostream<char, std::char_traits<char> >&, char const*)"),
+            "std::basic_ostream<...>& std::operator<< <...>(...)");
+  EXPECT_EQ(shorten_name("(anonymous namespace)::Cache<long, std::shared_ptr<Widget> >::operator()"
+                         "(long) const::{lambda(int)#1}::operator()(int) const"),
+            "(anonymous namespace)::Cache<...>::operator()(...) const::{lambda(...)#1}::operator()(...) const");
+  EXPECT_EQ(shorten_name("std::_Function_handler<void (), Worker::start()::{lambda()#1}>::_M_invoke(std::_Any_data const&)"),
+            "std::_Function_handler<...>::_M_invoke(...)");
+  EXPECT_EQ(shorten_name("f<int>()", 3), "f<...>()");  // empty lists stay as they are
+  EXPECT_EQ(shorten_name("broken<name(", 3), "broken<name(");
 }
 
 TEST(FormatJson, Golden) { expect_golden("sample.json", format_json(sample(), false)); }
@@ -65,7 +137,7 @@ TEST(FormatJson, MultiProcessShape) {
   reports.push_back(reports[0]);
   auto json = format_json(reports, true);
   EXPECT_EQ(json.rfind(R"({"libleak_report": 1, "processes": [)", 0), 0u);
-  EXPECT_NE(json.find(R"("totals": {"leaked_bytes": 320064, "leaked_blocks": 40002)"), std::string::npos);
+  EXPECT_NE(json.find(R"("totals": {"leaked_bytes": 320144, "leaked_blocks": 40010)"), std::string::npos);
 }
 
 }  // namespace
