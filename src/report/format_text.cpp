@@ -4,6 +4,9 @@
 // call (TextOptions::color) so golden files and pipes never see escape codes.
 #include "report/format_text.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -256,6 +259,10 @@ bool color_wanted(std::string_view mode, bool to_terminal, const char* no_color)
   if (mode == "always") return true;
   if (mode == "never") return false;
   return to_terminal && !(no_color && *no_color);
+}
+
+bool color_wanted(std::string_view mode, std::FILE* file) {
+  return color_wanted(mode, file && isatty(fileno(file)), std::getenv("NO_COLOR"));
 }
 
 std::string format_bytes(uint64_t bytes) {

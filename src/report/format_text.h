@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,8 @@ struct TextOptions {
 // --color=MODE: "always", "never", or "auto" (on when writing to a terminal and NO_COLOR is unset
 // or empty; https://no-color.org). `no_color` is getenv("NO_COLOR").
 bool color_wanted(std::string_view mode, bool to_terminal, const char* no_color);
+// The same for a report written to `file` (stdout or -o FILE), with the real NO_COLOR.
+bool color_wanted(std::string_view mode, std::FILE* file);
 
 // Names at most `limit` characters long are kept; longer ones have their template arguments and
 // parameter lists elided: "std::vector<...>::push_back(...)". Operators ("operator<<"),

@@ -41,6 +41,8 @@ struct Options {
   bool show_reachable = false;
   size_t top = 20;
   bool no_symbolize = false;
+  std::string color = "auto";
+  bool full_names = false;
   std::string plot;
   size_t plot_top = 5;
   std::string flamegraph;
@@ -82,6 +84,9 @@ void declare_options(CLI::App& app, Options& o) {
   app.add_flag("--show-reachable", o.show_reachable, "list reachable entries in the text report");
   app.add_option("--top", o.top, "leaks listed per process in the text report");
   app.add_flag("--no-symbolize", o.no_symbolize, "report module+offset only, do not read debug info");
+  app.add_option("--color", o.color, "colours in the text report: auto (on a terminal unless NO_COLOR "
+                 "is set), always, never")->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_flag("--full-names", o.full_names, "do not shorten long C++ names in the text report");
   auto metric = CLI::IsMember({"leaked", "peak", "allocated"});
   app.add_option("--collapsed-metric", o.collapsed_metric,
                  "bytes weighing --format collapsed: leaked (gated verdicts), peak (each callsite's "
@@ -117,7 +122,7 @@ void write_report(const Options& o, const std::vector<ProcessReport>& reports, b
     } else if (o.format == "pprof") {
       write_pprof(out, views, symbolizer);
     } else {
-      write_text(out, reports, TextOptions{o.top, o.show_reachable});
+      write_text(out, reports, TextOptions{o.top, o.show_reachable, color_wanted(o.color, file), o.full_names});
       if (baseline) write_baseline_text(out, *baseline, o.top);
     }
     out.flush();
