@@ -14,6 +14,13 @@ SRC = os.path.join(PROGRAMS, "proc_snapshot.c")
 INCLUDE = os.path.join(PROGRAMS, "..", "..", "..", "include")
 
 
+def after_mark(report, function, mark=0):
+    """(bytes, blocks) blamed on `function` allocated after mark `mark` and still live."""
+    found = [a for l in report["leaks"] if l["frames"] and l["frames"][l["blame"]].get("function") == function
+             for a in l["after_marks"] if a["mark"] == mark]
+    return sum(a["bytes"] for a in found), sum(a["blocks"] for a in found)
+
+
 class Snapshot(ProcessScenario):
     def build(self):
         return self.compile("proc_snapshot.c", flags=["-I", INCLUDE])
@@ -72,8 +79,14 @@ class Snapshot(ProcessScenario):
         copy = os.path.join(self.tmp, "snapshot.bin")
         proc, trace = self.run_traced([exe, "api", copy])
         self.assertEqual(proc.stdout, "mark 0\nsnapshot 0\ndone\n")
-        self.check_snapshot(self.report(copy))
-        self.check_final(self.report(trace))
+        snapshot, final = self.report(copy), self.report(trace)
+        self.check_snapshot(snapshot)
+        self.check_final(final)
+        # The mark is in both traces; what was allocated after it and is still live is told apart.
+        for report in (snapshot, final):
+            self.assertEqual([m["label"] for m in report["marks"]], ["warm-up done"])
+        self.assertEqual(after_mark(snapshot, "snap_before"), (0, 0))
+        self.assertEqual(after_mark(final, "snap_after"), (90, 3))
         # Without libleak the weak symbols are absent and the program runs on.
         plain = self.run_plain([exe, "api", copy])
         self.assertEqual((plain.returncode, plain.stdout), (0, "no libleak\ndone\n"))
@@ -90,6 +103,8 @@ class Snapshot(ProcessScenario):
         final = self.report(trace)
         self.assertEqual(final["process"]["exit"], "normal")
         self.assertEqual(live_at(final, "mp_leak_blocks"), (2590, 8))
+        self.assertEqual([m["label"] for m in final["marks"]], ["warm-up done"])
+        self.assertEqual(after_mark(final, "mp_leak_blocks"), (90, 3))
 
 
 if __name__ == "__main__":
