@@ -43,6 +43,17 @@ class Faults(ProcessScenario):
         self.assertEqual((report["process"]["exit"], report["process"]["exit_code"]), ("signal", signal.SIGABRT))
         self.assertEqual(live_at(report, "crash_leak", ["unfreed"]), (1024, 4))
 
+    def test_abort_inside_malloc(self):
+        exe = self.compile("proc_heap_abort.c")
+        plain = self.run_plain([exe], timeout=30)
+        self.assertEqual((plain.returncode, plain.stdout, plain.stderr),
+                         (-signal.SIGABRT, "ready\n", "malloc(): corrupted top size\n"))
+        traced, trace = self.run_traced([exe], check_rc=-signal.SIGABRT, timeout=30)
+        self.assertEqual((traced.stdout, traced.stderr), (plain.stdout, plain.stderr))
+        report = self.report(trace)
+        self.assertEqual((report["process"]["exit"], report["process"]["exit_code"]), ("signal", signal.SIGABRT))
+        self.assertEqual(live_at(report, "heap_leak", ["unfreed"]), (1024, 4))
+
     def test_no_crash_handlers_no_trace(self):
         # LIBLEAK_CRASH_HANDLERS=0 and no periodic writes: a crash leaves nothing, and dies the same.
         trace = self.compare("segv", -signal.SIGSEGV, LIBLEAK_CRASH_HANDLERS=0, LIBLEAK_INTERVAL_MS=0)

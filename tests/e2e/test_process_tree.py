@@ -155,6 +155,21 @@ class ForkExec(ProcessScenario):
         lines = self.last_stderr.splitlines()
         self.assertTrue(lines and all("LIBLEAK_FOLLOW" in l for l in lines), self.last_stderr)
 
+    def test_posix_spawn_and_vfork(self):
+        child = self.compile("proc_exec_child.c")
+        out = self.outdir()
+        proc, _ = self.run_traced([self.compile("proc_spawn.c"), child],
+                                  env={"LIBLEAK_OUTPUT": os.path.join(out, "trace.bin")})
+        (spawned,), (vforked,), (parent,) = pids(proc.stdout, "exec"), pids(proc.stdout, "vfork"), pids(proc.stdout, "parent")
+        # The spawned program is traced; the vfork child that only called _exit wrote nothing.
+        self.assertEqual(sorted(os.listdir(out)), sorted(["trace.bin", f"trace.bin.{spawned}"]))
+        self.assertNotEqual(vforked, spawned)
+        self.assertEqual(live_at(self.report(os.path.join(out, f"trace.bin.{spawned}")), "exec_child_leak",
+                                 ["unreachable"]), (128, 2))
+        report = self.report(os.path.join(out, "trace.bin"))
+        self.assertEqual((report["process"]["pid"], report["process"]["exit"]), (parent, "normal"))
+        self.assertEqual(live_at(report, "spawn_parent_leak", ["unreachable"]), (24, 1))
+
     def test_wrapper_that_execs_keeps_the_exact_name(self):
         # A shell wrapper (pyenv's shims are such) that execs the real program: same pid, so the
         # program is the process the user started and writes the name asked for.
