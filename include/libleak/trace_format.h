@@ -10,12 +10,14 @@
 // Sections (at most one of each, in this order when written by libleak.so):
 //   kProcess    ProcessRecord, then cmdline_bytes of NUL-separated arguments
 //   kModules    ModuleRecord[count]: each followed by path and build-id bytes, padded to 8
-//   kCallsites  CallsiteRecord[count]: each followed by depth uint64 return addresses
+//   kStackTree  StackTreeHeader, NativeNode[native_nodes], PythonNode[python_nodes]
+//   kCallsites  CallsiteRecord[count]: each followed by depth uint64 return addresses, or (with
+//               kCallsiteTreeFrames) by one uint64: its innermost NativeNode index + 1
 //   kTimeline   TimelineHeader, uint64 total[samples], then series_count x (SeriesRecord + uint64[samples])
 //   kStats      StatsRecord
 //   kMarks      MarksHeader, MarkRecord[mark_count], MarkLiveRecord[live_count]
 //   kPython     PythonHeader, string blob (strings_bytes, padded to 8), then per callsite with
-//               Python frames: PythonStackRecord, PythonFrameRecord[count]
+//               Python frames: PythonStackRecord, then PythonFrameRecord[count] unless tree_leaf
 #pragma once
 
 #include <stdint.h>
@@ -45,6 +47,7 @@ enum SectionType : uint32_t {
   kStats = 5,
   kMarks = 6,
   kPython = 7,
+  kStackTree = 8,
 };
 
 enum SectionFlags : uint32_t {
@@ -119,8 +122,28 @@ struct CallsiteRecord {
   uint32_t depth;       // number of return addresses that follow, innermost first
   uint32_t domain;      // Domain
   uint32_t module_gen;  // module generation when first seen: selects ModuleRecords for the frames
-  uint32_t flags;       // reserved
+  uint32_t flags;       // CallsiteFlags
 };
+
+enum CallsiteFlags : uint32_t {
+  kCallsiteTreeFrames = 1u << 0,  // frames are a path in the stack tree, not inline
+};
+
+// Call stacks share their outer frames: the writer stores each distinct (parent, frame) once in a
+// tree whose roots are outermost frames, and a stack as its innermost node. Walking parents from
+// that node gives the frames innermost first. Parent is a node index + 1; 0 ends the path.
+struct StackTreeHeader {
+  uint32_t native_nodes;
+  uint32_t python_nodes;
+};
+static_assert(sizeof(StackTreeHeader) == 8);
+
+struct NativeNode {
+  uint64_t ip;
+  uint32_t parent;
+  uint32_t reserved;
+};
+static_assert(sizeof(NativeNode) == 16);
 static_assert(sizeof(CallsiteRecord) == 160);
 
 struct TimelineHeader {
@@ -185,7 +208,7 @@ static_assert(sizeof(PythonHeader) == 8);
 struct PythonStackRecord {
   uint64_t stack_hash;
   uint32_t count;
-  uint32_t reserved;
+  uint32_t tree_leaf;  // innermost PythonNode index + 1; 0: the frames follow inline
 };
 static_assert(sizeof(PythonStackRecord) == 16);
 
@@ -196,5 +219,12 @@ struct PythonFrameRecord {
   uint32_t function;
 };
 static_assert(sizeof(PythonFrameRecord) == 16);
+
+struct PythonNode {
+  PythonFrameRecord frame;
+  uint32_t parent;
+  uint32_t reserved;
+};
+static_assert(sizeof(PythonNode) == 24);
 
 }  // namespace libleak::trace

@@ -1,6 +1,7 @@
 // LIBLEAK_* environment variables, read once at start-up. A bad value gets one line on stderr
 // and the default: configuration mistakes must never change how the traced program runs.
 #include <signal.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -43,12 +44,17 @@ bool env_bool(const char* name, bool fallback) {
 
 void config_load() {
   const char* out = env_get("LIBLEAK_OUTPUT");
-  if (out && *out && str_len(out) < sizeof g_config.output - 32) {
-    str_copy(g_config.output, sizeof g_config.output, out);
-  } else {
+  if (!out || !*out || str_len(out) >= sizeof g_config.output - 32) {
     if (out) log_line("ignoring bad LIBLEAK_OUTPUT (empty or too long); using the default libleak.%p.bin");
-    str_copy(g_config.output, sizeof g_config.output, "libleak.%p.bin");
+    out = "libleak.%p.bin";
   }
+  // Relative to the directory the program started in, not wherever it has chdir'd at exit.
+  size_t n = 0;
+  if (out[0] != '/' && getcwd(g_config.output, sizeof g_config.output - 32)) {
+    n = str_len(g_config.output);
+    n = fmt_str(g_config.output, sizeof g_config.output, n, "/");
+  }
+  fmt_str(g_config.output, sizeof g_config.output, n, out);
   g_config.depth = env_uint("LIBLEAK_DEPTH", 32, 1, 256);
   g_config.epoch_ms = env_uint("LIBLEAK_EPOCH_MS", 100, 1, 3600000);
   g_config.interval_ms = env_uint("LIBLEAK_INTERVAL_MS", 1000, 0, 3600000);

@@ -146,11 +146,15 @@ void decide_root() {
 
 // After the recorder is ready, so the environment's blocks are tracked like the program's: an
 // untracked block that points at tracked ones would hide them from the exit scan.
+// A relative output path is exported made absolute, so descendants started in another directory
+// write next to the root's trace.
 void export_root_pid() {
   if (!g_root || env_get("LIBLEAK_ROOT_PID")) return;
   char self[24];
   fmt_u64(self, sizeof self, 0, uint64_t(getpid()));
   setenv("LIBLEAK_ROOT_PID", self, 1);
+  const char* given = env_get("LIBLEAK_OUTPUT");
+  if (!given || given[0] != '/') setenv("LIBLEAK_OUTPUT", g_config.output, 1);
 }
 
 // Fatal signals whose default action ends the process: libleak writes the trace, restores the

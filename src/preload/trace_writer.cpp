@@ -13,6 +13,7 @@
 #include "modules.h"
 #include "python_frames.h"
 #include "recorder.h"
+#include "stack_tree.h"
 #include "timeline.h"
 
 namespace libleak {
@@ -225,7 +226,64 @@ bool has_data(const Callsite& c) {
   return c.published.load(std::memory_order_acquire) && c.total_allocs.load(std::memory_order_relaxed);
 }
 
-void write_callsites(FileSink& out) {
+// The stack trees of every callsite worth writing, built once per trace write. Leaves are indexed
+// by callsite id (0: no frames).
+struct Trees {
+  StackTree native, python;
+  uint32_t* native_leaf = nullptr;
+  uint32_t* python_leaf = nullptr;
+  uint64_t leaf_bytes = 0;
+  bool ok = false;
+  ~Trees() {
+    sys_unmap(native_leaf, leaf_bytes);
+    sys_unmap(python_leaf, leaf_bytes);
+  }
+};
+
+void build_trees(Trees& t) {
+  uint32_t n = g_callsites.count();
+  uint64_t native_frames = 0, python_frames = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Callsite& c = g_callsites.entry(i);
+    if (!has_data(c)) continue;
+    native_frames += c.depth;
+    if (python_frames_of(c)) python_frames += c.py_count;
+  }
+  t.leaf_bytes = (uint64_t(n) * sizeof(uint32_t) + 4095) & ~uint64_t(4095);
+  t.native_leaf = static_cast<uint32_t*>(sys_map(t.leaf_bytes));
+  t.python_leaf = static_cast<uint32_t*>(sys_map(t.leaf_bytes));
+  static_assert(sizeof(PythonFrame) == 2 * sizeof(uint64_t));
+  t.ok = t.native_leaf && t.python_leaf && t.native.init(native_frames, 1) && t.python.init(python_frames, 2);
+  for (uint32_t i = 0; t.ok && i < n; ++i) {
+    const Callsite& c = g_callsites.entry(i);
+    if (!has_data(c)) continue;
+    t.native_leaf[i] = t.native.add_stack(g_callsites.frames(c), c.depth);
+    if (const PythonFrame* py = python_frames_of(c))
+      t.python_leaf[i] = t.python.add_stack(reinterpret_cast<const uint64_t*>(py), c.py_count);
+    t.ok = (t.native_leaf[i] || !c.depth) && (t.python_leaf[i] || !python_frames_of(c));
+  }
+}
+
+void write_tree(FileSink& out, const Trees& t) {
+  if (!t.ok) return;
+  uint64_t at = out.begin_zlib(t::kStackTree);
+  t::StackTreeHeader h{t.native.size(), t.python.size()};
+  out.put(&h, sizeof h);
+  for (uint32_t i = 0; i < t.native.size(); ++i) {
+    t::NativeNode node{t.native.frame(i)[0], t.native.parent(i), 0};
+    out.put(&node, sizeof node);
+  }
+  for (uint32_t i = 0; i < t.python.size(); ++i) {
+    t::PythonNode node{};
+    static_assert(sizeof node.frame == sizeof(PythonFrame));
+    __builtin_memcpy(&node.frame, t.python.frame(i), sizeof node.frame);
+    node.parent = t.python.parent(i);
+    out.put(&node, sizeof node);
+  }
+  out.end_zlib(at, t::kStackTree);
+}
+
+void write_callsites(FileSink& out, const Trees& trees) {
   uint32_t n = g_callsites.count();
   uint32_t epoch_count = uint32_t(current_epoch()) + 1;
   uint64_t born_bytes;
@@ -252,8 +310,14 @@ void write_callsites(FileSink& out) {
     r.depth = c.depth;
     r.domain = c.domain;
     r.module_gen = c.module_gen;
+    r.flags = trees.ok ? uint32_t(t::kCallsiteTreeFrames) : 0u;
     out.put(&r, sizeof r);
-    out.put(g_callsites.frames(c), uint64_t(c.depth) * sizeof(uint64_t));
+    if (trees.ok) {
+      uint64_t leaf = trees.native_leaf[i];
+      out.put(&leaf, sizeof leaf);
+    } else {
+      out.put(g_callsites.frames(c), uint64_t(c.depth) * sizeof(uint64_t));
+    }
   }
   out.end_zlib(at, t::kCallsites);
   sys_unmap(born, born_bytes);
@@ -297,7 +361,7 @@ void write_timeline(FileSink& out) {
   out.end(at, t::kTimeline);
 }
 
-void write_python(FileSink& out) {
+void write_python(FileSink& out, const Trees& trees) {
   if (!python_frames_enabled()) return;
   uint32_t n = g_callsites.count(), stacks = 0;
   for (uint32_t i = 0; i < n; ++i) stacks += has_data(g_callsites.entry(i)) && python_frames_of(g_callsites.entry(i));
@@ -312,10 +376,10 @@ void write_python(FileSink& out) {
     const Callsite& c = g_callsites.entry(i);
     const PythonFrame* frames = python_frames_of(c);
     if (!has_data(c) || !frames) continue;
-    t::PythonStackRecord r{c.hash, c.py_count, 0};
+    t::PythonStackRecord r{c.hash, c.py_count, trees.ok ? trees.python_leaf[i] : 0};
     out.put(&r, sizeof r);
     static_assert(sizeof(PythonFrame) == sizeof(t::PythonFrameRecord));
-    out.put(frames, uint64_t(c.py_count) * sizeof(PythonFrame));
+    if (!r.tree_leaf) out.put(frames, uint64_t(c.py_count) * sizeof(PythonFrame));
   }
   out.end_zlib(at, t::kPython);
 }
@@ -446,11 +510,14 @@ bool trace_write(const WriteRequest& req) {
     write_process(out, req);
     if (req.exit_kind != t::kExitSignal) modules_refresh();  // the loader lock is not safe in a handler
     write_modules(out);
-    write_callsites(out);
+    Trees trees;
+    build_trees(trees);
+    write_tree(out, trees);
+    write_callsites(out, trees);
     write_timeline(out);
     write_stats(out);
     write_marks(out);
-    write_python(out);
+    write_python(out, trees);
     h.file_size = out.offset();
     h.section_count = out.sections();
     out.patch(0, &h, sizeof h);

@@ -93,7 +93,24 @@ void parse_modules(std::span<const std::byte> payload, Trace& out) {
   }
 }
 
-void parse_callsites(std::span<const std::byte> payload, Trace& out) {
+// Sections that refer to callsites by stack hash, or to the stack tree; attached once every
+// section is read, so the reader does not depend on the order in which the writer emitted them.
+struct PythonTreeStack {
+  uint64_t stack_hash;
+  uint32_t count;
+  uint32_t leaf;
+};
+struct Pending {
+  std::vector<std::pair<uint64_t, std::vector<PythonFrameInfo>>> python;
+  std::vector<trace::MarkLiveRecord> mark_live;
+  std::vector<std::pair<size_t, uint64_t>> native_leaves;  // callsite index, leaf node + 1
+  std::vector<PythonTreeStack> python_leaves;
+  std::string python_blob;
+  std::vector<trace::NativeNode> native_nodes;
+  std::vector<trace::PythonNode> python_nodes;
+};
+
+void parse_callsites(std::span<const std::byte> payload, Trace& out, Pending& pending) {
   Cursor c(payload, "callsites section");
   while (!c.empty()) {
     Callsite cs;
@@ -113,9 +130,16 @@ void parse_callsites(std::span<const std::byte> payload, Trace& out) {
       throw Error(fmt::format("callsite {} has more unreachable than live blocks or bytes",
                               out.callsites.size()));
     }
-    auto raw = c.need(uint64_t{r.depth} * 8);
-    cs.frames.resize(r.depth);
-    if (!raw.empty()) std::memcpy(cs.frames.data(), raw.data(), raw.size());
+    if (r.flags & ~uint32_t{trace::kCallsiteTreeFrames}) {
+      throw Error(fmt::format("callsite {} has unknown flags 0x{:x}", out.callsites.size(), r.flags));
+    }
+    if (r.flags & trace::kCallsiteTreeFrames) {
+      pending.native_leaves.emplace_back(out.callsites.size(), c.take<uint64_t>());
+    } else {
+      auto raw = c.need(uint64_t{r.depth} * 8);
+      cs.frames.resize(r.depth);
+      if (!raw.empty()) std::memcpy(cs.frames.data(), raw.data(), raw.size());
+    }
     out.callsites.push_back(std::move(cs));
   }
 }
@@ -149,12 +173,38 @@ void parse_timeline(std::span<const std::byte> payload, Trace& out) {
   out.timeline = std::move(t);
 }
 
-// Sections that refer to callsites by stack hash; attached once every section is read, so the
-// reader does not depend on the order in which the writer emitted them.
-struct Pending {
-  std::vector<std::pair<uint64_t, std::vector<PythonFrameInfo>>> python;
-  std::vector<trace::MarkLiveRecord> mark_live;
-};
+void parse_stack_tree(std::span<const std::byte> payload, Pending& pending) {
+  Cursor c(payload, "stack tree section");
+  auto h = c.take<trace::StackTreeHeader>();
+  if (h.native_nodes > c.remaining() / sizeof(trace::NativeNode)) {
+    throw Error(fmt::format("stack tree section is truncated: {} native nodes do not fit", h.native_nodes));
+  }
+  pending.native_nodes.resize(h.native_nodes);
+  for (auto& n : pending.native_nodes) n = c.take<trace::NativeNode>();
+  if (h.python_nodes > c.remaining() / sizeof(trace::PythonNode)) {
+    throw Error(fmt::format("stack tree section is truncated: {} python nodes do not fit", h.python_nodes));
+  }
+  pending.python_nodes.resize(h.python_nodes);
+  for (auto& n : pending.python_nodes) n = c.take<trace::PythonNode>();
+}
+
+// The path from node `leaf` (index + 1) to its root: a stack, innermost first. A parent must be an
+// earlier node, so every path ends, and its length must be the count the record promised.
+template <typename Node, typename Fn>
+void walk_tree(const std::vector<Node>& nodes, uint64_t leaf, uint32_t count, uint64_t hash, Fn&& visit) {
+  uint32_t seen = 0;
+  for (uint64_t node = leaf; node; node = nodes[node - 1].parent) {
+    if (node > nodes.size() || seen == count || nodes[node - 1].parent >= node) {
+      throw Error(fmt::format("callsite 0x{:x} has a broken path in the stack tree at node {}", hash, node));
+    }
+    visit(nodes[node - 1]);
+    ++seen;
+  }
+  if (seen != count) {
+    throw Error(fmt::format("callsite 0x{:x} has {} frames in the stack tree, its record says {}", hash,
+                            seen, count));
+  }
+}
 
 void parse_marks(std::span<const std::byte> payload, Trace& out, Pending& pending) {
   Cursor c(payload, "marks section");
@@ -200,6 +250,7 @@ void parse_python(std::span<const std::byte> payload, Pending& pending) {
   auto h = c.take<trace::PythonHeader>();
   auto raw = c.need(h.strings_bytes);
   std::string_view blob(reinterpret_cast<const char*>(raw.data()), raw.size());
+  pending.python_blob.assign(blob);
   c.align8();
   if (h.stack_count > c.remaining() / sizeof(trace::PythonStackRecord)) {
     throw Error(fmt::format("python section is truncated: {} stacks do not fit", h.stack_count));
@@ -208,6 +259,10 @@ void parse_python(std::span<const std::byte> payload, Pending& pending) {
     auto r = c.take<trace::PythonStackRecord>();
     if (r.count > kMaxDepth) {
       throw Error(fmt::format("python stack {} has {} frames (more than {})", i, r.count, kMaxDepth));
+    }
+    if (r.tree_leaf) {
+      pending.python_leaves.push_back({r.stack_hash, r.count, r.tree_leaf});
+      continue;
     }
     if (r.count > c.remaining() / sizeof(trace::PythonFrameRecord)) {
       throw Error(fmt::format("python section is truncated: stack {} has {} frames", i, r.count));
@@ -225,6 +280,24 @@ void parse_python(std::span<const std::byte> payload, Pending& pending) {
 }
 
 void attach_pending(Pending& pending, Trace& out) {
+  for (const auto& [index, leaf] : pending.native_leaves) {
+    Callsite& cs = out.callsites[index];
+    cs.frames.reserve(cs.record.depth);
+    walk_tree(pending.native_nodes, leaf, cs.record.depth, cs.record.stack_hash,
+              [&](const trace::NativeNode& n) { cs.frames.push_back(n.ip); });
+  }
+  for (const auto& s : pending.python_leaves) {
+    if (s.count > kMaxDepth) {
+      throw Error(fmt::format("python stack 0x{:x} has {} frames (more than {})", s.stack_hash, s.count, kMaxDepth));
+    }
+    std::vector<PythonFrameInfo> frames;
+    walk_tree(pending.python_nodes, s.leaf, s.count, s.stack_hash, [&](const trace::PythonNode& n) {
+      frames.push_back({n.frame.native_index, n.frame.line,
+                        blob_string(pending.python_blob, n.frame.file, frames.size(), "file name"),
+                        blob_string(pending.python_blob, n.frame.function, frames.size(), "function name")});
+    });
+    pending.python.emplace_back(s.stack_hash, std::move(frames));
+  }
   std::unordered_map<uint64_t, Callsite*> by_hash;
   for (auto& cs : out.callsites) by_hash.emplace(cs.record.stack_hash, &cs);
   // Records of callsites the trace does not list are dropped: they could only come from a writer
@@ -323,7 +396,7 @@ Trace parse_trace(std::span<const std::byte> bytes) {
     }
     auto payload = sections.need(sh.size);
     sections.align8();
-    if (sh.type < trace::kProcess || sh.type > trace::kPython) continue;  // newer section: skip
+    if (sh.type < trace::kProcess || sh.type > trace::kStackTree) continue;  // newer section: skip
     if (sh.flags & ~uint32_t{trace::kSectionZlib}) {
       throw Error(fmt::format("section {} (type {}) has unknown flags 0x{:x}", i, sh.type, sh.flags));
     }
@@ -336,7 +409,7 @@ Trace parse_trace(std::span<const std::byte> bytes) {
     switch (sh.type) {
       case trace::kProcess: parse_process(payload, out); break;
       case trace::kModules: parse_modules(payload, out); break;
-      case trace::kCallsites: parse_callsites(payload, out); break;
+      case trace::kCallsites: parse_callsites(payload, out, pending); break;
       case trace::kTimeline: parse_timeline(payload, out); break;
       case trace::kStats: {
         Cursor c(payload, "stats section");
@@ -345,6 +418,7 @@ Trace parse_trace(std::span<const std::byte> bytes) {
       }
       case trace::kMarks: parse_marks(payload, out, pending); break;
       case trace::kPython: parse_python(payload, pending); break;
+      case trace::kStackTree: parse_stack_tree(payload, pending); break;
     }
   }
   if (!(seen & (1u << trace::kProcess))) throw Error("no process section");
@@ -379,6 +453,15 @@ bool has_trace_magic(const std::filesystem::path& path) {
   return in.read(magic, sizeof magic) && std::memcmp(magic, trace::kMagic, sizeof magic) == 0;
 }
 
+// NAME.tmp.<pid>: a trace being written, or left by a process killed while writing it. The
+// finished trace of that write is NAME; reading the temporary too would count a process twice.
+bool is_temporary_trace(const std::filesystem::path& path) {
+  std::string name = path.filename().string();
+  size_t dot = name.rfind(".tmp.");
+  if (dot == std::string::npos || dot + 5 == name.size()) return false;
+  return std::all_of(name.begin() + dot + 5, name.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+}
+
 std::vector<std::filesystem::path> expand_inputs(const std::vector<std::filesystem::path>& inputs) {
   std::vector<std::filesystem::path> out;
   for (const auto& input : inputs) {
@@ -389,7 +472,8 @@ std::vector<std::filesystem::path> expand_inputs(const std::vector<std::filesyst
     }
     std::vector<std::filesystem::path> found;
     for (const auto& entry : std::filesystem::directory_iterator(input, ec)) {
-      if (entry.is_regular_file(ec) && has_trace_magic(entry.path())) found.push_back(entry.path());
+      if (entry.is_regular_file(ec) && !is_temporary_trace(entry.path()) && has_trace_magic(entry.path()))
+        found.push_back(entry.path());
     }
     if (ec) throw Error(input.string(), fmt::format("cannot list directory: {}", ec.message()));
     if (found.empty()) throw Error(input.string(), "no libleak traces in this directory");

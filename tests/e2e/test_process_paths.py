@@ -1,5 +1,5 @@
-"""Process scenarios that fail today because of bugs reported to the recorder and reader owners
-(see the commit message of this file). Each test states the expected behaviour."""
+"""Where traces land and which files leakreport reads: a relative LIBLEAK_OUTPUT is fixed at
+start-up (a chdir does not move it), and a directory report ignores NAME.tmp.<pid> leftovers."""
 import os
 import shutil
 import sys
