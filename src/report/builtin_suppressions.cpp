@@ -15,6 +15,12 @@ std::vector<Suppression> builtin_suppressions() {
       // glibc when the cached stack is, so it is never the program's leak.
       // tests/e2e/test_same_output.py: test_thread_dtv_is_builtin_suppressed.
       "^_dl_allocate_tls$",
+      // libleak's own bookkeeping in the traced process: the environment entries it sets at
+      // start-up (LIBLEAK_ROOT_PID, PYTHONMALLOC), made through libc's setenv so that libc's own
+      // structures stay traversable by the scan. Any stack with a frame in libleak.so is
+      // libleak's: its frames are removed from the top of every program stack.
+      // tests/e2e/test_same_output.py: test_libleak_own_allocations_are_builtin_suppressed.
+      "libleak.so$",
       nullptr,
   };
   std::vector<Suppression> out;
