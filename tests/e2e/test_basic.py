@@ -23,6 +23,21 @@ class BasicLeaks(Scenario):
 
         self.assertEqual(self.leaks_in(report, "no_leak"), [])
 
+    def test_two_runs_give_the_same_verdicts(self):
+        # Addresses differ between runs (ASLR); the verdicts of the program's leaks must not.
+        exe = self.compile("basic_leaks.c")
+
+        def verdicts(name):
+            _, trace = self.run_traced([exe], trace_name=name)
+            return sorted((self.blamed(l).get("function"), l["verdict"], l["indirect"], l["bytes"], l["blocks"])
+                          for l in self.report(trace)["leaks"]
+                          if self.blamed(l).get("function") in ("leak_small", "leak_calloc", "no_leak"))
+
+        first = verdicts("first.bin")
+        self.assertEqual(first, [("leak_calloc", "unreachable", False, 300, 3),
+                                 ("leak_small", "unreachable", False, 1000, 10)])
+        self.assertEqual(verdicts("second.bin"), first)
+
 
 if __name__ == "__main__":
     main()
