@@ -31,26 +31,24 @@ PyThreadState* (*g_this_thread_state)() = nullptr;
 int (*g_addr2line)(PyCodeObject*, int) = nullptr;
 uintptr_t g_eval_start = 0, g_eval_end = 0;
 
-// Line numbers by (code object, instruction), per thread: CPython's address-to-line function walks
-// the line table from its start, too slow to run for every frame of every allocation. The line
-// table's address is part of the key, so a new code object at a reused address is not confused
-// with the old one.
-struct LineCacheEntry {
-  uintptr_t code;
-  uintptr_t linetable;
-  uint32_t offset;
-  int32_t line;
-};
-constexpr uint32_t kLineCacheEntries = 256;
-LIBLEAK_TLS LineCacheEntry t_lines[kLineCacheEntries];
+// Line numbers by (code object, line table, instruction): CPython's address-to-line function walks
+// the line table from its start, too slow to run for every frame of every allocation. One shared
+// lock-free cache: each slot is a single word, a 40-bit tag of the key and a 24-bit line, so a
+// racing writer can replace an entry but never tear one. The line table's address is part of the
+// key, so a new code object at a reused address is not confused with the old one.
+constexpr uint32_t kLineCacheBits = 16;
+std::atomic<uint64_t>* g_lines = nullptr;
 
 int32_t line_of(PyCodeObject* code, uint32_t offset) {
-  auto key = reinterpret_cast<uintptr_t>(code);
-  auto table = reinterpret_cast<uintptr_t>(code->co_linetable);
-  LineCacheEntry& e = t_lines[((key >> 4) ^ (offset * 0x9E3779B1u)) & (kLineCacheEntries - 1)];
-  if (e.code == key && e.offset == offset && e.linetable == table) return e.line;
+  uint64_t h = (reinterpret_cast<uintptr_t>(code) ^ (reinterpret_cast<uintptr_t>(code->co_linetable) << 17) ^
+                (uint64_t(offset) * 0x9E3779B97F4A7C15ull)) * 0xff51afd7ed558ccdull;
+  h ^= h >> 29;
+  std::atomic<uint64_t>& slot = g_lines[h & ((1u << kLineCacheBits) - 1)];
+  uint64_t tag = h >> 24;  // 40 bits
+  uint64_t e = slot.load(std::memory_order_relaxed);
+  if (e && (e >> 24) == tag) return int32_t(e & 0xffffff);
   int32_t line = g_addr2line(code, int(offset * sizeof(_Py_CODEUNIT)));
-  e = LineCacheEntry{key, table, offset, line};
+  if (line >= 0 && line < 0xffffff) slot.store((tag << 24) | uint64_t(line), std::memory_order_relaxed);
   return line;
 }
 
@@ -132,7 +130,8 @@ void python_frames_init() {
   g_frames = static_cast<PythonFrame*>(sys_map(sizeof(PythonFrame) * kFrameArenaEntries));
   g_strings = static_cast<char*>(sys_map(kStringArenaBytes));
   g_names = static_cast<NameCacheSlot*>(sys_map(sizeof(NameCacheSlot) * kNameCacheSlots));
-  g_enabled = g_frames && g_strings && g_names;
+  g_lines = static_cast<std::atomic<uint64_t>*>(sys_map(sizeof(uint64_t) << kLineCacheBits));
+  g_enabled = g_frames && g_strings && g_names && g_lines;
 #endif
 }
 
@@ -154,7 +153,8 @@ uint64_t python_capture(PythonCapture* out) {
   PyThreadState* ts = g_this_thread_state();
   if (!ts || !ts->cframe) return 0;
   uint64_t h = 0;
-  for (_PyInterpreterFrame* f = ts->cframe->current_frame; f && out->count < kMaxPythonFrames; f = f->previous) {
+  int max = int(g_config.depth) < kMaxPythonFrames ? int(g_config.depth) : kMaxPythonFrames;
+  for (_PyInterpreterFrame* f = ts->cframe->current_frame; f && out->count < max; f = f->previous) {
     PyCodeObject* code = f->f_code;
     if (!code) break;
     _Py_CODEUNIT* first = _PyCode_CODE(code);

@@ -2,8 +2,8 @@
 // thread's interpreter frames directly (no Python API call, no allocation, no GIL needed: the
 // thread is reading its own frames, which cannot change while it is inside malloc) and folds
 // (code object, line) pairs into the callsite's identity, so two lines calling the same C function
-// are two callsites but two instructions of one line are one. Lines come from a per-thread cache
-// of CPython's own address-to-line function. The first time a callsite is seen, its frames are
+// are two callsites but two instructions of one line are one. Lines come from a shared lock-free
+// cache in front of CPython's own address-to-line function. The first time a callsite is seen, its frames are
 // resolved to file and function names while the code objects are alive.
 #pragma once
 
