@@ -26,7 +26,8 @@ class PythonClean(Scenario):
         self.assertEqual((report["totals"]["leaked_bytes"], report["totals"]["leaked_blocks"]), (0, 0))
         # The interpreter's state is alive and was found by the scan, not hidden by suppressions.
         self.assertGreater(report["totals"]["by_verdict"]["reachable"]["blocks"], 1000)
-        self.assertEqual(report["suppressions"], [])
+        # Only libleak's own start-up environment entries (LIBLEAK_ROOT_PID, PYTHONMALLOC) are hidden.
+        self.assertEqual([s["pattern"] for s in report["suppressions"]], ["libleak.so$"])
         # Same without the built-in list: nothing in it is needed for CPython.
         bare = self.leakreport("--fail-above", "0", "--no-builtin-suppressions", trace, check_rc=None)
         self.assertEqual(bare.returncode, 0, bare.stderr)
