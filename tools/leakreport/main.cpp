@@ -63,9 +63,18 @@ trace without a scan (snapshot, crash): unfreed,growing.
 
 SIZE: 4096, 64KiB, 1MiB, 2GiB (K/M/G also binary), 64KB/1MB/2GB (decimal).
 
-JSON: one trace gives {"libleak_report":1, "process", "totals", "leaks", "suppressions",
-"dropped", ...}; several inputs or a directory give {"libleak_report":1, "processes":[...],
-"totals":{...}}. "leaks" lists every verdict, reachable included.)";
+JSON: one trace gives {"libleak_report":1, "source", "process", "totals", "marks", "leaks",
+"suppressions", "dropped", "stats"}; several inputs or a directory give {"libleak_report":1,
+"processes":[...], "totals"}. "process": pid, command, "exit" (running, normal, signal,
+fast_exit), exit_code... "totals": leaked bytes/blocks, "by_verdict", "indirect", "by_domain"
+(malloc, gmp: allocations, bytes, live_blocks, live_bytes). "marks": [{"label", "time_ns"}] from
+libleak_mark(). "leaks" lists every verdict, reachable included: bytes, blocks, "verdict",
+"indirect", "domain", "blame" and "python_frame" (indexes into "frames", the latter null without
+Python frames), "after_marks": [{"mark" (index into "marks"), "blocks", "bytes"}] live since that
+mark, and "frames", innermost first, each with "language": "native", or "python" (address and
+offset null, module = file). With --baseline, also "baseline": {"source", "before", "now",
+"increase", "shrunk", "leaks"}, the leaks that are new or grew, each with "delta_bytes",
+"delta_blocks", "new" (true: absent from the baseline).)";
 
 void declare_options(CLI::App& app, Options& o) {
   app.add_option("traces", o.inputs, "trace files, or directories of traces (one per process)")
