@@ -60,7 +60,7 @@ struct NameCacheSlot {
   uint32_t file, function;
   std::atomic<uint32_t> ready;
 };
-constexpr uint32_t kNameCacheSlots = 1u << 16;
+constexpr uint32_t kNameCacheSlots = 1u << 13;  // code objects, not calls: thousands at most
 NameCacheSlot* g_names = nullptr;
 
 uint32_t store_string(const char* s, uint32_t len) {
