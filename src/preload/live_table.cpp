@@ -27,7 +27,12 @@ LiveSlot* LiveTable::level(int l) {
   auto* fresh = static_cast<LiveSlot*>(sys_map(bytes));
   if (!fresh) return nullptr;
   // Release: a thread that sees the pointer must see the zeroed (empty) slots behind it.
-  if (levels_[l].compare_exchange_strong(slots, fresh, std::memory_order_acq_rel)) return fresh;
+  if (levels_[l].compare_exchange_strong(slots, fresh, std::memory_order_acq_rel)) {
+    int top = top_.load(std::memory_order_relaxed);
+    while (top < l && !top_.compare_exchange_weak(top, l, std::memory_order_release)) {
+    }
+    return fresh;
+  }
   sys_unmap(fresh, bytes);  // another thread mapped it first
   return slots;
 }
@@ -54,9 +59,14 @@ bool LiveTable::insert(uintptr_t address, uint64_t size, uint32_t callsite, uint
       s.value.store(value, std::memory_order_release);
       return true;
     }
-    // Window full: the next level becomes the newest (only ever forward).
-    int expected = l;
-    newest_.compare_exchange_strong(expected, l + 1, std::memory_order_acq_rel);
+    // Window full. One full window says little about the level's load: move inserts on to the
+    // next level only once 1/32 of the level's size in inserts have failed here, so levels fill
+    // to a high load before they are left to drain (this insert still goes to the next level).
+    if (l == newest_.load(std::memory_order_relaxed) &&
+        failures_[l].fetch_add(1, std::memory_order_relaxed) + 1 > level_slots(l) / 32) {
+      int expected = l;
+      newest_.compare_exchange_strong(expected, l + 1, std::memory_order_acq_rel);
+    }
   }
   return false;
 }
@@ -82,7 +92,7 @@ static bool find_slot(const std::atomic<LiveSlot*>* levels, int newest, uintptr_
 }
 
 bool LiveTable::remove(uintptr_t address, LiveBlock* out) {
-  int newest = newest_.load(std::memory_order_acquire);
+  int newest = top_.load(std::memory_order_acquire);
   return find_slot(levels_, newest, address, [&](LiveSlot& s, uint64_t k) {
     uint64_t v = s.value.load(std::memory_order_acquire);
     // Claim through the value: a concurrent free of the same pointer (a double free in the
@@ -96,7 +106,7 @@ bool LiveTable::remove(uintptr_t address, LiveBlock* out) {
 }
 
 bool LiveTable::find(uintptr_t address, LiveBlock* out) const {
-  int newest = newest_.load(std::memory_order_acquire);
+  int newest = top_.load(std::memory_order_acquire);
   return find_slot(levels_, newest, address, [&](LiveSlot& s, uint64_t k) {
     uint64_t v = s.value.load(std::memory_order_acquire);
     if (!v) return false;
@@ -106,7 +116,7 @@ bool LiveTable::find(uintptr_t address, LiveBlock* out) const {
 }
 
 void LiveTable::prefetch(uintptr_t address) const {
-  int l = newest_.load(std::memory_order_relaxed);
+  int l = newest_.load(std::memory_order_relaxed);  // mapped: a level is mapped before it is newest
   LiveSlot* slots = levels_[l].load(std::memory_order_relaxed);
   if (slots) __builtin_prefetch(&slots[window_start(slot_hash(address), l) & (level_slots(l) - 1)], 1);
 }
@@ -120,6 +130,8 @@ size_t LiveTable::mapped_bytes() const {
 
 void LiveTable::reset_for_tests() {
   newest_.store(0);
+  top_.store(0);
+  for (auto& f : failures_) f.store(0);
   for (int l = 0; l < kMaxLevels; ++l) {
     LiveSlot* slots = levels_[l].exchange(nullptr);
     sys_unmap(slots, level_slots(l) * sizeof(LiveSlot));

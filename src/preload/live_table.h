@@ -2,8 +2,9 @@
 // Runs inside malloc/free: lock-free, memory from mmap only, never touches the program's memory.
 //
 // The table is a list of levels, each an open-addressed array of 16-byte slots with a bounded
-// probe window. Level i holds kLevel0Slots << i slots. Inserts go to the newest level; when its
-// window is full, the next level is mapped and becomes the newest. So the table grows with the
+// probe window. Level i holds kLevel0Slots << i slots. Inserts go to the newest level; an insert
+// whose window is full goes on to the next level (mapped on first use), which becomes the newest
+// once 1/32 of the level's size in inserts have overflowed. So the table grows with the
 // program without rehashing and without a lock, and a block stays in the level it was inserted
 // into until it is freed. Lookups search the newest level first: most blocks die young.
 //
@@ -83,7 +84,9 @@ class LiveTable {
   }
   LiveSlot* level(int l);  // maps the level on first use
   std::atomic<LiveSlot*> levels_[kMaxLevels] = {};
-  std::atomic<int> newest_{0};
+  std::atomic<int> newest_{0};  // where inserts start
+  std::atomic<int> top_{0};     // highest mapped level: where lookups start
+  std::atomic<uint64_t> failures_[kMaxLevels] = {};
 };
 
 }  // namespace libleak
