@@ -190,19 +190,30 @@ void parse_stack_tree(std::span<const std::byte> payload, Pending& pending) {
 
 // The path from node `leaf` (index + 1) to its root: a stack, innermost first. A parent must be an
 // earlier node, so every path ends, and its length must be the count the record promised.
+// `kind` is "native" or "python", naming the node array in errors.
 template <typename Node, typename Fn>
-void walk_tree(const std::vector<Node>& nodes, uint64_t leaf, uint32_t count, uint64_t hash, Fn&& visit) {
+void walk_tree(const std::vector<Node>& nodes, const char* kind, uint64_t leaf, uint32_t count,
+               uint64_t hash, Fn&& visit) {
+  if (leaf > nodes.size()) {
+    throw Error(fmt::format("callsite 0x{:x} starts at {} stack tree node {} of {}", hash, kind, leaf,
+                            nodes.size()));
+  }
   uint32_t seen = 0;
   for (uint64_t node = leaf; node; node = nodes[node - 1].parent) {
-    if (node > nodes.size() || seen == count || nodes[node - 1].parent >= node) {
-      throw Error(fmt::format("callsite 0x{:x} has a broken path in the stack tree at node {}", hash, node));
+    if (seen == count) {
+      throw Error(fmt::format("callsite 0x{:x} has more {} frames in the stack tree than the {} its "
+                              "record says", hash, kind, count));
     }
-    visit(nodes[node - 1]);
+    if (nodes[node - 1].parent >= node) {
+      throw Error(fmt::format("{} stack tree node {} has parent {}, not an earlier node", kind, node,
+                              nodes[node - 1].parent));
+    }
+    visit(node, nodes[node - 1]);
     ++seen;
   }
   if (seen != count) {
-    throw Error(fmt::format("callsite 0x{:x} has {} frames in the stack tree, its record says {}", hash,
-                            seen, count));
+    throw Error(fmt::format("callsite 0x{:x} has {} {} frames in the stack tree, its record says {}",
+                            hash, seen, kind, count));
   }
 }
 
@@ -235,12 +246,14 @@ void parse_marks(std::span<const std::byte> payload, Trace& out, Pending& pendin
   }
 }
 
-// A NUL-terminated string at `offset` of the Python string blob.
-std::string blob_string(std::string_view blob, uint32_t offset, size_t stack, const char* what) {
+// A NUL-terminated string at `offset` of the Python string blob; the record that refers to it is
+// `owner` `index` ("python stack 3") in errors.
+std::string blob_string(std::string_view blob, uint32_t offset, const char* owner, uint64_t index,
+                        const char* what) {
   size_t end = offset < blob.size() ? blob.find('\0', offset) : std::string_view::npos;
   if (end == std::string_view::npos) {
-    throw Error(fmt::format("python stack {} has a {} at offset {} outside the {}-byte string blob "
-                            "or not NUL-terminated", stack, what, offset, blob.size()));
+    throw Error(fmt::format("{} {} has a {} at offset {} outside the {}-byte string blob "
+                            "or not NUL-terminated", owner, index, what, offset, blob.size()));
   }
   return std::string(blob.substr(offset, end - offset));
 }
@@ -272,8 +285,8 @@ void parse_python(std::span<const std::byte> payload, Pending& pending) {
       auto fr = c.take<trace::PythonFrameRecord>();
       f.native_index = fr.native_index;
       f.line = fr.line;
-      f.file = blob_string(blob, fr.file, i, "file name");
-      f.function = blob_string(blob, fr.function, i, "function name");
+      f.file = blob_string(blob, fr.file, "python stack", i, "file name");
+      f.function = blob_string(blob, fr.function, "python stack", i, "function name");
     }
     pending.python.emplace_back(r.stack_hash, std::move(frames));
   }
@@ -283,19 +296,21 @@ void attach_pending(Pending& pending, Trace& out) {
   for (const auto& [index, leaf] : pending.native_leaves) {
     Callsite& cs = out.callsites[index];
     cs.frames.reserve(cs.record.depth);
-    walk_tree(pending.native_nodes, leaf, cs.record.depth, cs.record.stack_hash,
-              [&](const trace::NativeNode& n) { cs.frames.push_back(n.ip); });
+    walk_tree(pending.native_nodes, "native", leaf, cs.record.depth, cs.record.stack_hash,
+              [&](uint64_t, const trace::NativeNode& n) { cs.frames.push_back(n.ip); });
   }
   for (const auto& s : pending.python_leaves) {
     if (s.count > kMaxDepth) {
       throw Error(fmt::format("python stack 0x{:x} has {} frames (more than {})", s.stack_hash, s.count, kMaxDepth));
     }
     std::vector<PythonFrameInfo> frames;
-    walk_tree(pending.python_nodes, s.leaf, s.count, s.stack_hash, [&](const trace::PythonNode& n) {
-      frames.push_back({n.frame.native_index, n.frame.line,
-                        blob_string(pending.python_blob, n.frame.file, frames.size(), "file name"),
-                        blob_string(pending.python_blob, n.frame.function, frames.size(), "function name")});
-    });
+    walk_tree(pending.python_nodes, "python", s.leaf, s.count, s.stack_hash,
+              [&](uint64_t node, const trace::PythonNode& n) {
+                const char* owner = "python stack tree node";
+                frames.push_back({n.frame.native_index, n.frame.line,
+                                  blob_string(pending.python_blob, n.frame.file, owner, node, "file name"),
+                                  blob_string(pending.python_blob, n.frame.function, owner, node, "function name")});
+              });
     pending.python.emplace_back(s.stack_hash, std::move(frames));
   }
   std::unordered_map<uint64_t, Callsite*> by_hash;

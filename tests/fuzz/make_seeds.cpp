@@ -39,5 +39,26 @@ int main(int argc, char** argv) {
 
   s.compress = true;
   write(dir, "compressed.bin", s);
+
+  // Newer sections: phase marks, Python stacks inline, then everything through the stack tree.
+  s = test::basic_spec();
+  s.modules = {m};
+  s.callsites = {test::callsite(0x11, 3, 96, {0x401100, 0x401200, 0x401300}),
+                 test::callsite(0x22, 2, 64, {0x401110, 0x401200, 0x401300}),
+                 test::callsite(0x33, 1, 8, {0x401300})};
+  s.marks = test::MarksSpec{{{1000, 2, "warm-up"}, {2000, 9, "steady"}},
+                            {{0x11, 0, 0, 3, 96}, {0x11, 1, 0, 1, 32}, {0x22, 1, 0, 2, 64}}};
+  write(dir, "marks.bin", s);
+
+  test::PythonFrameSpec main_py{UINT32_MAX, 40, "/app/main.py", "<module>"};
+  s.python = test::PythonSpec{{{0x11, {{1, 12, "/app/a.py", "Cache.fill"}, main_py}},
+                               {0x22, {{1, 20, "/app/b.py", "load"}, main_py}}}};
+  write(dir, "python_inline.bin", s);
+
+  s.stack_tree = true;
+  write(dir, "stack_tree.bin", s);
+
+  s.compress = true;
+  write(dir, "stack_tree_compressed.bin", s);
   return 0;
 }

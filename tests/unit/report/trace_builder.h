@@ -7,8 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -27,6 +29,9 @@ struct ModuleSpec {
 struct CallsiteSpec {
   trace::CallsiteRecord record{};
   std::vector<uint64_t> frames;
+  // Raw kCallsiteTreeFrames: this leaf (node index + 1) is written as is, with record.depth as
+  // given and `frames` ignored; for damage that TraceSpec::stack_tree would not produce.
+  std::optional<uint64_t> tree_leaf;
 };
 
 struct TimelineSpec {
@@ -45,6 +50,14 @@ struct PythonFrameSpec {
 // The kPython section: strings are pooled into the blob (offset 0 is the empty string).
 struct PythonSpec {
   std::vector<std::pair<uint64_t, std::vector<PythonFrameSpec>>> stacks;  // stack hash, frames
+  std::vector<trace::PythonStackRecord> tree_stacks{};  // raw records written after `stacks`
+};
+
+// Raw kStackTree nodes (parent = index + 1, 0 for a root). Nodes that TraceSpec::stack_tree adds
+// come after these.
+struct StackTreeSpec {
+  std::vector<trace::NativeNode> native;
+  std::vector<std::pair<PythonFrameSpec, uint32_t>> python;  // frame, parent
 };
 
 struct MarkSpec {
@@ -68,6 +81,8 @@ struct TraceSpec {
   std::optional<trace::StatsRecord> stats;
   std::optional<MarksSpec> marks;
   std::optional<PythonSpec> python;
+  std::optional<StackTreeSpec> tree;
+  bool stack_tree = false;  // store callsite frames and Python stacks in kStackTree, as libleak.so does
   std::vector<std::pair<uint32_t, std::vector<std::byte>>> extra_sections;  // e.g. unknown types
   bool fill_derived = true;  // compute depth, path_len, argc, cmdline_bytes from the vectors
   bool with_process = true;
@@ -116,8 +131,53 @@ class ByteWriter {
   std::vector<std::byte> bytes;
 };
 
+// Builds a stack tree the way the writer does: each distinct (parent, frame) is one node, added
+// outermost first, so a parent always precedes its children.
+class TreeBuilder {
+ public:
+  explicit TreeBuilder(StackTreeSpec raw) : tree(std::move(raw)) {}
+
+  uint64_t add_native(const std::vector<uint64_t>& frames) {
+    uint32_t parent = 0;
+    for (auto it = frames.rbegin(); it != frames.rend(); ++it) {
+      auto [at, fresh] = native_.try_emplace({parent, *it}, static_cast<uint32_t>(tree.native.size() + 1));
+      if (fresh) tree.native.push_back({*it, parent, 0});
+      parent = at->second;
+    }
+    return parent;
+  }
+
+  uint32_t add_python(const std::vector<PythonFrameSpec>& frames) {
+    uint32_t parent = 0;
+    for (auto it = frames.rbegin(); it != frames.rend(); ++it) {
+      auto [at, fresh] = python_.try_emplace({parent, it->native_index, it->line, it->file, it->function},
+                                             static_cast<uint32_t>(tree.python.size() + 1));
+      if (fresh) tree.python.emplace_back(*it, parent);
+      parent = at->second;
+    }
+    return parent;
+  }
+
+  StackTreeSpec tree;
+
+ private:
+  std::map<std::pair<uint32_t, uint64_t>, uint32_t> native_;
+  std::map<std::tuple<uint32_t, uint32_t, int32_t, std::string, std::string>, uint32_t> python_;
+};
+
 inline std::vector<std::byte> build_trace(TraceSpec s) {
   std::vector<std::pair<uint32_t, std::vector<std::byte>>> sections;
+  TreeBuilder tree(s.tree.value_or(StackTreeSpec{}));
+  // Python strings, shared by the kPython stacks and the tree's Python nodes.
+  std::string blob(1, '\0');
+  auto offset = [&blob](const std::string& text) -> uint32_t {
+    if (text.empty()) return 0;
+    size_t at = blob.find(text + '\0');
+    if (at != std::string::npos) return static_cast<uint32_t>(at);
+    at = blob.size();
+    blob += text + '\0';
+    return static_cast<uint32_t>(at);
+  };
   if (s.with_process) {
     std::string cmdline;
     for (const auto& a : s.command) cmdline += a + '\0';
@@ -144,15 +204,47 @@ inline std::vector<std::byte> build_trace(TraceSpec s) {
     }
     sections.emplace_back(trace::kModules, std::move(w.bytes));
   }
-  if (!s.callsites.empty()) {
-    ByteWriter w;
-    for (auto& c : s.callsites) {
-      if (s.fill_derived) c.record.depth = static_cast<uint32_t>(c.frames.size());
-      w.put(c.record);
-      w.raw(c.frames.data(), c.frames.size() * 8);
+  ByteWriter callsites;
+  for (auto& c : s.callsites) {
+    if (c.tree_leaf) {
+      c.record.flags |= trace::kCallsiteTreeFrames;
+      callsites.put(c.record);
+      callsites.put(*c.tree_leaf);
+      continue;
     }
-    sections.emplace_back(trace::kCallsites, std::move(w.bytes));
+    if (s.fill_derived) c.record.depth = static_cast<uint32_t>(c.frames.size());
+    if (s.stack_tree) {
+      c.record.flags |= trace::kCallsiteTreeFrames;
+      callsites.put(c.record);
+      callsites.put(tree.add_native(c.frames));
+    } else {
+      callsites.put(c.record);
+      callsites.raw(c.frames.data(), c.frames.size() * 8);
+    }
   }
+  ByteWriter python_stacks;
+  if (s.python) {
+    for (const auto& [hash, stack] : s.python->stacks) {
+      uint32_t leaf = s.stack_tree ? tree.add_python(stack) : 0;
+      python_stacks.put(trace::PythonStackRecord{hash, static_cast<uint32_t>(stack.size()), leaf});
+      if (leaf) continue;
+      for (const auto& f : stack) {
+        python_stacks.put(trace::PythonFrameRecord{f.native_index, f.line, offset(f.file), offset(f.function)});
+      }
+    }
+    for (const auto& r : s.python->tree_stacks) python_stacks.put(r);
+  }
+  if (s.tree || s.stack_tree) {
+    ByteWriter w;
+    w.put(trace::StackTreeHeader{static_cast<uint32_t>(tree.tree.native.size()),
+                                 static_cast<uint32_t>(tree.tree.python.size())});
+    for (const auto& n : tree.tree.native) w.put(n);
+    for (const auto& [f, parent] : tree.tree.python) {
+      w.put(trace::PythonNode{{f.native_index, f.line, offset(f.file), offset(f.function)}, parent, 0});
+    }
+    sections.emplace_back(trace::kStackTree, std::move(w.bytes));
+  }
+  if (!s.callsites.empty()) sections.emplace_back(trace::kCallsites, std::move(callsites.bytes));
   if (s.timeline) {
     ByteWriter w;
     trace::TimelineHeader h{s.timeline->interval_ms, static_cast<uint32_t>(s.timeline->total.size()),
@@ -186,28 +278,12 @@ inline std::vector<std::byte> build_trace(TraceSpec s) {
     sections.emplace_back(trace::kMarks, std::move(w.bytes));
   }
   if (s.python) {
-    std::string blob(1, '\0');
-    auto offset = [&blob](const std::string& text) -> uint32_t {
-      if (text.empty()) return 0;
-      size_t at = blob.find(text + '\0');
-      if (at != std::string::npos) return static_cast<uint32_t>(at);
-      at = blob.size();
-      blob += text + '\0';
-      return static_cast<uint32_t>(at);
-    };
-    ByteWriter frames;
-    for (const auto& [hash, stack] : s.python->stacks) {
-      frames.put(trace::PythonStackRecord{hash, static_cast<uint32_t>(stack.size()), 0});
-      for (const auto& f : stack) {
-        frames.put(trace::PythonFrameRecord{f.native_index, f.line, offset(f.file), offset(f.function)});
-      }
-    }
     ByteWriter w;
-    w.put(trace::PythonHeader{static_cast<uint32_t>(s.python->stacks.size()),
+    w.put(trace::PythonHeader{static_cast<uint32_t>(s.python->stacks.size() + s.python->tree_stacks.size()),
                               static_cast<uint32_t>(blob.size())});
     w.raw(blob.data(), blob.size());
     w.pad8();
-    w.raw(frames.bytes.data(), frames.bytes.size());
+    w.raw(python_stacks.bytes.data(), python_stacks.bytes.size());
     sections.emplace_back(trace::kPython, std::move(w.bytes));
   }
   for (auto& e : s.extra_sections) sections.push_back(e);

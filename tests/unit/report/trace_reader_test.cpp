@@ -191,6 +191,179 @@ TEST(TraceReader, MarksSectionIsValidated) {
   EXPECT_EQ(error_of(bytes), "marks section is truncated: 3 marks do not fit");
 }
 
+// The payload offset of the first section of `type` in an uncompressed trace, or SIZE_MAX.
+size_t section_payload(const std::vector<std::byte>& bytes, uint32_t type) {
+  size_t at = sizeof(trace::FileHeader);
+  while (at + sizeof(trace::SectionHeader) <= bytes.size()) {
+    trace::SectionHeader sh;
+    std::memcpy(&sh, bytes.data() + at, sizeof sh);
+    if (sh.type == type) return at + sizeof sh;
+    at += sizeof sh + ((sh.size + 7) & ~7ull);
+  }
+  return SIZE_MAX;
+}
+
+void patch_u32(std::vector<std::byte>& bytes, size_t at, uint32_t value) {
+  ASSERT_LE(at + 4, bytes.size());
+  std::memcpy(bytes.data() + at, &value, 4);
+}
+
+// Callsites that share outer native and Python frames, so their stack tree paths share nodes.
+test::TraceSpec shared_stacks_spec() {
+  auto s = basic_spec();
+  s.callsites = {callsite(0xa, 1, 8, {0x10, 0x20, 0x30}), callsite(0xb, 1, 8, {0x11, 0x20, 0x30}),
+                 callsite(0xc, 1, 8, {0x30}), callsite(0xd, 0, 0, {})};
+  s.python = test::PythonSpec{{{0xa, {{1, 7, "/s/a.py", "f"}, {UINT32_MAX, 30, "/s/main.py", "<module>"}}},
+                               {0xb, {{1, 9, "/s/b.py", "g"}, {UINT32_MAX, 30, "/s/main.py", "<module>"}}}}};
+  s.stack_tree = true;
+  return s;
+}
+
+TEST(TraceReader, StackTreeRoundTrips) {
+  auto bytes = build_trace(shared_stacks_spec());
+  size_t tree = section_payload(bytes, trace::kStackTree);
+  ASSERT_NE(tree, SIZE_MAX);
+  trace::StackTreeHeader h;
+  std::memcpy(&h, bytes.data() + tree, sizeof h);
+  EXPECT_EQ(h.native_nodes, 4u);  // 0x30, 0x20, 0x10, 0x11
+  EXPECT_EQ(h.python_nodes, 3u);  // <module>, f, g
+  for (bool compress : {false, true}) {
+    auto s = shared_stacks_spec();
+    s.compress = compress;
+    Trace t = parse(build_trace(s));
+    ASSERT_EQ(t.callsites.size(), 4u);
+    EXPECT_EQ(t.callsites[0].frames, (std::vector<uint64_t>{0x10, 0x20, 0x30}));
+    EXPECT_EQ(t.callsites[1].frames, (std::vector<uint64_t>{0x11, 0x20, 0x30}));
+    EXPECT_EQ(t.callsites[2].frames, (std::vector<uint64_t>{0x30}));
+    EXPECT_TRUE(t.callsites[3].frames.empty());
+    ASSERT_EQ(t.callsites[0].python.size(), 2u);
+    EXPECT_EQ(t.callsites[0].python[0].native_index, 1u);
+    EXPECT_EQ(t.callsites[0].python[0].line, 7);
+    EXPECT_EQ(t.callsites[0].python[0].file, "/s/a.py");
+    EXPECT_EQ(t.callsites[0].python[0].function, "f");
+    EXPECT_EQ(t.callsites[0].python[1].native_index, UINT32_MAX);
+    EXPECT_EQ(t.callsites[0].python[1].line, 30);
+    EXPECT_EQ(t.callsites[0].python[1].file, "/s/main.py");
+    EXPECT_EQ(t.callsites[0].python[1].function, "<module>");
+    ASSERT_EQ(t.callsites[1].python.size(), 2u);
+    EXPECT_EQ(t.callsites[1].python[0].function, "g");
+    EXPECT_EQ(t.callsites[1].python[0].file, "/s/b.py");
+    EXPECT_EQ(t.callsites[1].python[0].line, 9);
+    EXPECT_EQ(t.callsites[1].python[1].function, "<module>");
+    EXPECT_TRUE(t.callsites[2].python.empty());
+  }
+  for (size_t n = sizeof(trace::FileHeader); n < bytes.size(); ++n) {
+    std::vector<std::byte> cut(bytes.begin(), bytes.begin() + static_cast<long>(n));
+    uint64_t size = n;
+    std::memcpy(cut.data() + offsetof(trace::FileHeader, file_size), &size, 8);
+    try {
+      parse_trace(cut);
+      EXPECT_GE(n, bytes.size() - 7) << "length " << n;
+    } catch (const Error&) {
+    }
+  }
+}
+
+// Callsite 0x1 takes its frames from raw native stack tree nodes.
+test::TraceSpec native_tree_spec(std::vector<trace::NativeNode> nodes, uint64_t leaf, uint32_t depth) {
+  auto s = basic_spec();
+  auto c = callsite(0x1, 1, 8, {});
+  c.tree_leaf = leaf;
+  c.record.depth = depth;
+  s.callsites = {c};
+  s.tree = test::StackTreeSpec{std::move(nodes), {}};
+  return s;
+}
+
+TEST(TraceReader, NativeStackTreeIsValidated) {
+  const std::vector<trace::NativeNode> two = {{0x30, 0, 0}, {0x20, 1, 0}};
+  EXPECT_EQ(parse(build_trace(native_tree_spec(two, 2, 2))).callsites[0].frames,
+            (std::vector<uint64_t>{0x20, 0x30}));
+  EXPECT_EQ(parse(build_trace(native_tree_spec(two, 1, 1))).callsites[0].frames,
+            (std::vector<uint64_t>{0x30}));
+  EXPECT_EQ(error_of(build_trace(native_tree_spec({{0x30, 0, 0}, {0x20, 2, 0}}, 2, 2))),
+            "native stack tree node 2 has parent 2, not an earlier node");
+  EXPECT_EQ(error_of(build_trace(native_tree_spec({{0x30, 2, 0}, {0x20, 0, 0}}, 1, 2))),
+            "native stack tree node 1 has parent 2, not an earlier node");
+  EXPECT_EQ(error_of(build_trace(native_tree_spec(two, 2, 1))),
+            "callsite 0x1 has more native frames in the stack tree than the 1 its record says");
+  EXPECT_EQ(error_of(build_trace(native_tree_spec(two, 2, 3))),
+            "callsite 0x1 has 2 native frames in the stack tree, its record says 3");
+  EXPECT_EQ(error_of(build_trace(native_tree_spec(two, 0, 1))),
+            "callsite 0x1 has 0 native frames in the stack tree, its record says 1");
+  EXPECT_EQ(error_of(build_trace(native_tree_spec(two, 3, 1))),
+            "callsite 0x1 starts at native stack tree node 3 of 2");
+  EXPECT_EQ(error_of(build_trace(native_tree_spec(two, uint64_t{1} << 40, 1))),
+            "callsite 0x1 starts at native stack tree node 1099511627776 of 2");
+  auto no_tree = native_tree_spec({}, 1, 1);
+  no_tree.tree.reset();
+  EXPECT_EQ(error_of(build_trace(no_tree)), "callsite 0x1 starts at native stack tree node 1 of 0");
+  EXPECT_EQ(error_of(build_trace(native_tree_spec(two, 2, kMaxDepth + 1))),
+            "callsite 0 has depth 1025 (more than 1024)");
+
+  auto bytes = build_trace(native_tree_spec(two, 2, 2));
+  size_t tree = section_payload(bytes, trace::kStackTree);
+  auto more = bytes;
+  patch_u32(more, tree + offsetof(trace::StackTreeHeader, native_nodes), 3);
+  EXPECT_EQ(error_of(more), "stack tree section is truncated: 3 native nodes do not fit");
+  patch_u32(more, tree + offsetof(trace::StackTreeHeader, native_nodes), UINT32_MAX);
+  EXPECT_EQ(error_of(more), "stack tree section is truncated: 4294967295 native nodes do not fit");
+  auto python = bytes;
+  patch_u32(python, tree + offsetof(trace::StackTreeHeader, python_nodes), 1);
+  EXPECT_EQ(error_of(python), "stack tree section is truncated: 1 python nodes do not fit");
+  // The leaf of a tree callsite cut off by the end of the callsites section.
+  size_t callsites = section_payload(bytes, trace::kCallsites);
+  uint64_t short_size = sizeof(trace::CallsiteRecord) + 4;
+  std::memcpy(bytes.data() + callsites - 8, &short_size, 8);
+  EXPECT_EQ(error_of(bytes), "callsites section is truncated: needs 8 bytes at offset 160, has 4");
+}
+
+// Callsite 0x1 (two native frames) takes its Python stack from raw Python stack tree nodes.
+test::TraceSpec python_tree_spec(std::vector<std::pair<test::PythonFrameSpec, uint32_t>> nodes, uint32_t leaf,
+                                 uint32_t count) {
+  auto s = basic_spec();
+  s.callsites = {callsite(0x1, 1, 8, {0x10, 0x20})};
+  s.tree = test::StackTreeSpec{{}, std::move(nodes)};
+  s.python = test::PythonSpec{{}, {{0x1, count, leaf}}};
+  return s;
+}
+
+TEST(TraceReader, PythonStackTreeIsValidated) {
+  const test::PythonFrameSpec main{UINT32_MAX, 30, "/s/main.py", "<module>"};
+  const test::PythonFrameSpec f{1, 7, "/s/a.py", "f"};
+  Trace t = parse(build_trace(python_tree_spec({{main, 0}, {f, 1}}, 2, 2)));
+  ASSERT_EQ(t.callsites[0].python.size(), 2u);
+  EXPECT_EQ(t.callsites[0].python[0].native_index, 1u);
+  EXPECT_EQ(t.callsites[0].python[0].line, 7);
+  EXPECT_EQ(t.callsites[0].python[0].file, "/s/a.py");
+  EXPECT_EQ(t.callsites[0].python[0].function, "f");
+  EXPECT_EQ(t.callsites[0].python[1].native_index, UINT32_MAX);
+  EXPECT_EQ(t.callsites[0].python[1].function, "<module>");
+  EXPECT_EQ(error_of(build_trace(python_tree_spec({{main, 2}, {f, 1}}, 1, 1))),
+            "python stack tree node 1 has parent 2, not an earlier node");
+  EXPECT_EQ(error_of(build_trace(python_tree_spec({{main, 0}, {f, 1}}, 2, 1))),
+            "callsite 0x1 has more python frames in the stack tree than the 1 its record says");
+  EXPECT_EQ(error_of(build_trace(python_tree_spec({{main, 0}, {f, 1}}, 2, 3))),
+            "callsite 0x1 has 2 python frames in the stack tree, its record says 3");
+  EXPECT_EQ(error_of(build_trace(python_tree_spec({{main, 0}, {f, 1}}, 3, 1))),
+            "callsite 0x1 starts at python stack tree node 3 of 2");
+  EXPECT_EQ(error_of(build_trace(python_tree_spec({{main, 0}, {f, 1}}, 2, kMaxDepth + 1))),
+            "python stack 0 has 1025 frames (more than 1024)");
+  auto far = f;
+  far.native_index = 2;
+  EXPECT_EQ(error_of(build_trace(python_tree_spec({{main, 0}, {far, 1}}, 2, 2))),
+            "python frame of callsite 0x1 refers to native frame 2 of 2");
+  // Node 2's file name pointing past the string blob ("\0/s/main.py\0<module>\0/s/a.py\0f\0").
+  auto bytes = build_trace(python_tree_spec({{main, 0}, {f, 1}}, 2, 2));
+  size_t node2 = section_payload(bytes, trace::kStackTree) + sizeof(trace::StackTreeHeader) +
+                 sizeof(trace::PythonNode);
+  patch_u32(bytes, node2 + offsetof(trace::PythonNode, frame) + offsetof(trace::PythonFrameRecord, file), 31);
+  EXPECT_EQ(error_of(bytes), "python stack tree node 2 has a file name at offset 31 outside the 31-byte "
+                             "string blob or not NUL-terminated");
+  patch_u32(bytes, section_payload(bytes, trace::kStackTree) + offsetof(trace::StackTreeHeader, python_nodes), 3);
+  EXPECT_EQ(error_of(bytes), "stack tree section is truncated: 3 python nodes do not fit");
+}
+
 TEST(TraceReader, CompressedSectionsRoundTrip) {
   auto s = full_spec();
   s.compress = true;
