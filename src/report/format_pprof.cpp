@@ -1,6 +1,9 @@
 // pprof encoding. Locations are keyed by their full content (mapping, address, lines), so a return
 // address shared by many stacks is one Location, and the inlined frames the symbolizer expanded
 // from one address become the lines of that one Location, innermost first as pprof expects.
+// A Python frame has no address and no mapping: it is a Location at address 0 without a mapping
+// whose one line names its function (qualified name, .py file) and line, so one line of Python is
+// one Location however many stacks pass through it.
 #include "report/format_pprof.h"
 
 #include <algorithm>
@@ -46,6 +49,7 @@ class ProfileBuilder {
     return it->second;
   }
   uint64_t function_id(const Frame& f);
+  uint64_t location_id(uint64_t mapping, uint64_t address, std::vector<std::pair<uint64_t, int64_t>> lines);
   std::vector<uint64_t> location_ids(const Trace& trace, const Callsite& cs, const std::vector<Frame>& stack,
                                      const std::vector<uint64_t>& mapping_of_module);
   void add_sample(const std::vector<uint64_t>& locations, uint64_t alloc_blocks, uint64_t alloc_bytes,
@@ -85,9 +89,19 @@ std::vector<uint64_t> ProfileBuilder::location_ids(const Trace& trace, const Cal
                                                    const std::vector<uint64_t>& mapping_of_module) {
   std::vector<uint64_t> ids;
   for (size_t i = 0; i < stack.size();) {
+    if (stack[i].python) {
+      Frame named = stack[i];
+      if (!named.function) named.function = make_text("??");  // as the text report names it
+      ids.push_back(location_id(0, 0, {{function_id(named), named.line.value_or(0)}}));
+      ++i;
+      continue;
+    }
     // Frames i..j share one address: i..j-1 were inlined into j.
     size_t j = i;
-    while (j + 1 < stack.size() && stack[j].inlined && stack[j + 1].address == stack[i].address) ++j;
+    while (j + 1 < stack.size() && stack[j].inlined && !stack[j + 1].python &&
+           stack[j + 1].address == stack[i].address) {
+      ++j;
+    }
     const Frame& outer = stack[j];
     uint64_t mapping = 0;
     if (const Module* m = find_module(trace, outer.address, cs.record.module_gen)) {
@@ -107,22 +121,27 @@ std::vector<uint64_t> ProfileBuilder::location_ids(const Trace& trace, const Cal
     // pprof looks a location's address up as an instruction: the call is the byte before the
     // return address the trace holds.
     uint64_t address = outer.address ? outer.address - 1 : 0;
-    auto [it, fresh] = locations_.try_emplace({mapping, address, lines}, locations_.size() + 1);
-    if (fresh) {
-      auto* loc = profile_.add_location();
-      loc->set_id(it->second);
-      loc->set_mapping_id(mapping);
-      loc->set_address(address);
-      for (const auto& [fn, line] : lines) {
-        auto* l = loc->add_line();
-        l->set_function_id(fn);
-        l->set_line(line);
-      }
-    }
-    ids.push_back(it->second);
+    ids.push_back(location_id(mapping, address, std::move(lines)));
     i = j + 1;
   }
   return ids;
+}
+
+uint64_t ProfileBuilder::location_id(uint64_t mapping, uint64_t address,
+                                     std::vector<std::pair<uint64_t, int64_t>> lines) {
+  auto [it, fresh] = locations_.try_emplace({mapping, address, std::move(lines)}, locations_.size() + 1);
+  if (fresh) {
+    auto* loc = profile_.add_location();
+    loc->set_id(it->second);
+    loc->set_mapping_id(mapping);
+    loc->set_address(address);
+    for (const auto& [fn, line] : std::get<2>(it->first)) {
+      auto* l = loc->add_line();
+      l->set_function_id(fn);
+      l->set_line(line);
+    }
+  }
+  return it->second;
 }
 
 void ProfileBuilder::add_sample(const std::vector<uint64_t>& locations, uint64_t alloc_blocks,

@@ -105,6 +105,49 @@ TEST(PprofOutput, InlinedFramesBecomeLinesOfOneLocation) {
   EXPECT_EQ(fn(loc.line(1).function_id()).start_line(), 0);
 }
 
+TEST(PprofOutput, PythonFramesAreLocationsOfTheirOwn) {
+  // app+0x1200 is the interpreter loop running two Python frames in callsites 0x11 and 0x33; their
+  // innermost frames are two lines of one function, their outer frames the same line.
+  auto spec = test::synthetic_spec();
+  spec.python = test::PythonSpec{
+      {{0x11, {{1, 12, "/app/cache.py", "Cache.fill"}, {1, 40, "/app/main.py", "<module>"}}},
+       {0x33, {{1, 14, "/app/cache.py", "Cache.fill"}, {1, 40, "/app/main.py", "<module>"}}},
+       {0x22, {{UINT32_MAX, 0, "", ""}}}}};
+  auto a = test::analyze_spec(spec);
+  pb::Profile p = decode(build_pprof({a->view()}, a->symbolizer));
+  std::vector<std::vector<uint64_t>> stacks;
+  for (const auto& s : p.sample()) stacks.push_back({s.location_id().begin(), s.location_id().end()});
+  EXPECT_EQ(stacks, (std::vector<std::vector<uint64_t>>{
+                        {1, 2, 3, 4}, {1, 2, 3, 4}, {1, 2, 3, 4}, {5, 4, 6}, {7, 8, 3, 4}}));
+  struct Loc {
+    uint64_t mapping, address;
+    std::string function, file;
+    int64_t line;
+    bool operator==(const Loc&) const = default;
+  };
+  std::vector<Loc> python;
+  for (const auto& l : p.location()) {
+    if (l.address() != 0) {
+      EXPECT_EQ(l.mapping_id(), 1u);
+      EXPECT_EQ(l.line_size(), 0);
+      continue;
+    }
+    ASSERT_EQ(l.line_size(), 1);
+    const auto& fn = p.function(static_cast<int>(l.line(0).function_id() - 1));
+    EXPECT_EQ(fn.id(), l.line(0).function_id());
+    EXPECT_EQ(fn.system_name(), fn.name());
+    python.push_back({l.mapping_id(), l.address(), p.string_table(static_cast<int>(fn.name())),
+                      p.string_table(static_cast<int>(fn.filename())), l.line(0).line()});
+  }
+  EXPECT_EQ(python, (std::vector<Loc>{{0, 0, "Cache.fill", "/app/cache.py", 12},
+                                      {0, 0, "<module>", "/app/main.py", 40},
+                                      {0, 0, "??", "", 0},
+                                      {0, 0, "Cache.fill", "/app/cache.py", 14}}));
+  EXPECT_EQ(p.location_size(), 8);
+  EXPECT_EQ(p.function_size(), 3);  // Cache.fill, <module>, ??: one each however many lines
+  EXPECT_FALSE(p.mapping(0).has_functions());  // Python frames do not vouch for /bin/app
+}
+
 TEST(PprofOutput, SeveralProcessesCarryAPidLabel) {
   auto a = test::analyze_spec(test::synthetic_spec());
   auto spec = test::synthetic_spec(0x500000);
