@@ -57,7 +57,6 @@ std::string amount(const Amount& a) {
 
 std::string exit_description(const trace::ProcessRecord& p) {
   switch (p.exit_kind) {
-    case trace::kExitRunning: return "still running (periodic or on-demand snapshot)";
     case trace::kExitSignal: return fmt::format("killed by signal {}", p.exit_code);
     case trace::kExitFast: return fmt::format("_exit({})", p.exit_code);
   }
@@ -105,7 +104,11 @@ void write_summary(Output& out, const ProcessReport& r, const Style& style) {
                                          r.stats->dropped_callsites, r.stats->dropped_blocks,
                                          r.stats->write_failures)));
   }
-  if (r.process.exit_kind != trace::kExitNormal) {
+  if (r.process.exit_kind == trace::kExitRunning) {
+    // The writer cannot tell these apart: a killed process leaves its last periodic trace behind.
+    out.print("the trace ends at a periodic or on-demand write: the process was still running then, "
+              "or was killed (SIGKILL, OOM) before its next write\n");
+  } else if (r.process.exit_kind != trace::kExitNormal) {
     out.print("the process did not exit normally: {}\n", exit_description(r.process));
   }
   if (r.process.flags & trace::kFlagPythonMallocForced) {

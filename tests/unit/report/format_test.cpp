@@ -80,6 +80,28 @@ TEST(FormatText, PythonFramesAndMarks) {
       << text;
 }
 
+TEST(FormatText, HowTheTraceEnded) {
+  auto report = sample();
+  auto lines_about_exit = [&](uint32_t kind, int32_t code) {
+    report[0].process.exit_kind = kind;
+    report[0].process.exit_code = code;
+    std::string text = format_text(report, TextOptions{}), found;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("exit") != std::string::npos || line.find("trace ends") != std::string::npos) {
+        found += line + "\n";
+      }
+    }
+    return found;
+  };
+  EXPECT_EQ(lines_about_exit(trace::kExitRunning, 0),
+            "the trace ends at a periodic or on-demand write: the process was still running then, or was "
+            "killed (SIGKILL, OOM) before its next write\n");
+  EXPECT_EQ(lines_about_exit(trace::kExitSignal, 9), "the process did not exit normally: killed by signal 9\n");
+  EXPECT_EQ(lines_about_exit(trace::kExitFast, 3), "the process did not exit normally: _exit(3)\n");
+  EXPECT_EQ(lines_about_exit(trace::kExitNormal, 0), "");
+}
+
 TEST(FormatText, ColourOnlyWhenAsked) {
   auto plain = format_text(sample(), TextOptions{});
   EXPECT_EQ(plain.find('\x1b'), std::string::npos);
