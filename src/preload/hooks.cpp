@@ -90,6 +90,17 @@ LIBLEAK_NOINLINE void resolve_real() {
 
 inline bool ready() { return LIBLEAK_LIKELY(g_resolve_state.load(std::memory_order_acquire) == 2); }
 
+// Recording leaves copies of the new pointer in scratch registers, and a thread that blocks right
+// after malloc returns (in pause(), say) keeps them there: the exit scan would then see a pointer
+// the program does not hold. Clear the caller-saved registers other than the return value.
+inline void scrub_scratch_registers() {
+#if defined(__x86_64__)
+  asm volatile("xor %%ecx, %%ecx\n\txor %%edx, %%edx\n\txor %%esi, %%esi\n\txor %%edi, %%edi\n\t"
+               "xor %%r8d, %%r8d\n\txor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\txor %%r11d, %%r11d"
+               ::: "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11");
+#endif
+}
+
 // Allocation-path helper: real call, then recording with errno as the real call left it.
 template <class Call>
 inline void* tracked(size_t size, Call call) {
@@ -103,6 +114,7 @@ inline void* tracked(size_t size, Call call) {
     int saved = errno;
     record_alloc(p, size, kDomainMalloc);
     errno = saved;
+    scrub_scratch_registers();
   }
   return p;
 }
