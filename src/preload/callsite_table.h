@@ -17,14 +17,9 @@
 namespace libleak {
 
 struct alignas(64) Callsite {
-  // Hot: touched by every allocation and free of this callsite. Live counts are derived
-  // (allocated minus freed) so an allocation costs two atomic adds and a free two more.
-  std::atomic<uint64_t> total_allocs;
-  std::atomic<uint64_t> total_bytes;
-  std::atomic<uint64_t> freed_blocks;
-  std::atomic<uint64_t> freed_bytes;
-  std::atomic<int64_t> peak_live_bytes;
-  // Written once before the entry is published; read-only afterwards.
+  // Written once before the entry is published; read-only afterwards. Read by every lookup of
+  // this stack (intern compares the hash), so it must not share a cache line with the counters
+  // that every allocating thread writes.
   uint64_t hash;
   uint64_t frames;    // offset into the frame arena
   uint32_t depth;
@@ -39,7 +34,15 @@ struct alignas(64) Callsite {
   uint64_t unreachable_blocks;
   uint64_t unreachable_bytes;
   uint64_t indirect_blocks;
-  uint64_t indirect_bytes;
+
+  // Hot: touched by every allocation and free of this callsite. Live counts are derived
+  // (allocated minus freed) so an allocation costs two atomic adds and a free two more.
+  alignas(64) std::atomic<uint64_t> total_allocs;
+  std::atomic<uint64_t> total_bytes;
+  std::atomic<uint64_t> freed_blocks;
+  std::atomic<uint64_t> freed_bytes;
+  std::atomic<int64_t> peak_live_bytes;
+  uint64_t indirect_bytes;  // written by the exit scan only (no room left on the first line)
 
   void on_alloc(uint64_t size) {
     total_allocs.fetch_add(1, std::memory_order_relaxed);
