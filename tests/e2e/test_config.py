@@ -1,0 +1,32 @@
+"""LIBLEAK_* settings: a bad value costs one stderr line and the default, never the program."""
+from harness import Scenario, main
+
+
+class Config(Scenario):
+    def test_bad_values_warn_once_and_use_defaults(self):
+        exe = self.compile("basic_leaks.c")
+        plain = self.run_plain([exe])
+        bad = {"LIBLEAK_DEPTH": "lots", "LIBLEAK_EPOCH_MS": "0", "LIBLEAK_SCAN": "maybe",
+               "LIBLEAK_INTERVAL_MS": "-5"}
+        proc, trace = self.run_traced([exe], env=bad)
+        self.assertEqual((proc.returncode, proc.stdout), (plain.returncode, plain.stdout))
+        lines = proc.stderr.splitlines()
+        self.assertEqual(len(lines), 4, proc.stderr)
+        for name in bad:
+            self.assertEqual(sum(name in line and line.startswith("libleak: ignoring bad ") for line in lines), 1, name)
+        report = self.report(trace)
+        self.assertTrue(report["process"]["scan_done"])  # LIBLEAK_SCAN kept its default (on)
+        small = self.leak_in(report, "leak_small", "unreachable")
+        self.assertEqual((small["bytes"], small["blocks"]), (1000, 10))
+        self.assertGreater(len(small["frames"]), 4)  # LIBLEAK_DEPTH kept its default (32)
+
+    def test_depth_limits_recorded_frames(self):
+        exe = self.compile("basic_leaks.c")
+        _, trace = self.run_traced([exe], env={"LIBLEAK_DEPTH": "2"})
+        report = self.report(trace)
+        small = self.leak_in(report, "leak_small", "unreachable")
+        self.assertEqual([f["function"] for f in small["frames"]], ["leak_small", "main"])
+
+
+if __name__ == "__main__":
+    main()
