@@ -1,0 +1,153 @@
+// Buffered, allocation-free output for the trace writer: write(2) through an mmap'd buffer,
+// pwrite(2) to back-patch section headers, and zlib-compressed sections whose deflate state lives
+// in mmap'd memory too. Runs wherever the writer runs, including a fatal-signal handler.
+#pragma once
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "internal.h"
+#include "libleak/trace_format.h"
+
+namespace libleak {
+
+class FileSink {
+ public:
+  static constexpr uint64_t kBufBytes = 1 << 20;
+  bool open(const char* path) {
+    fd_ = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd_ < 0) return false;
+    buf_ = static_cast<char*>(sys_map(kBufBytes));
+    return buf_ != nullptr;
+  }
+  void put(const void* data, uint64_t n) {
+    if (deflating_) return put_deflated(data, n);
+    put_raw(data, n);
+  }
+  void put_raw(const void* data, uint64_t n) {
+    auto* p = static_cast<const char*>(data);
+    while (n) {
+      if (used_ == kBufBytes) flush();
+      uint64_t take = n < kBufBytes - used_ ? n : kBufBytes - used_;
+      for (uint64_t i = 0; i < take; ++i) buf_[used_ + i] = p[i];
+      used_ += take;
+      p += take;
+      n -= take;
+    }
+  }
+  void pad8() {
+    static const char zeros[8] = {};
+    if (deflating_) return put(zeros, (8 - raw_ % 8) % 8);  // alignment of the uncompressed payload
+    put_raw(zeros, (8 - offset() % 8) % 8);
+  }
+  uint64_t offset() const { return written_ + used_; }
+  void patch(uint64_t at, const void* data, uint64_t n) {
+    flush();
+    if (pwrite(fd_, data, n, off_t(at)) != ssize_t(n)) ok_ = false;
+  }
+  bool close() {
+    flush();
+    if (fd_ >= 0 && ::close(fd_) != 0) ok_ = false;
+    sys_unmap(buf_, kBufBytes);
+    return ok_;
+  }
+  // Section helpers: begin() reserves the header, end() back-patches its size.
+  uint64_t begin(uint32_t type) {
+    trace::SectionHeader h{type, 0, 0};
+    uint64_t at = offset();
+    put(&h, sizeof h);
+    return at;
+  }
+  void end(uint64_t at, uint32_t type) {
+    trace::SectionHeader h{type, 0, offset() - at - sizeof h};
+    pad8();
+    patch(at, &h, sizeof h);
+    ++sections_;
+  }
+  uint32_t sections() const { return sections_; }
+
+  // A compressed section: Python stacks repeat the same return addresses thousands of times, and
+  // zlib shrinks such sections by an order of magnitude. Falls back to a plain section if zlib
+  // cannot start (no memory).
+  uint64_t begin_zlib(uint32_t type) {
+    uint64_t at = begin(type);
+    if (!g_config.compress) return at;
+    zs_ = z_stream{};
+    zs_.zalloc = z_alloc;
+    zs_.zfree = z_free;
+    // Fastest level: ~5x faster than the default and within ~20% of its size on these sections.
+    if (deflateInit(&zs_, Z_BEST_SPEED) != Z_OK) return at;
+    uint64_t raw_size = 0;
+    put_raw(&raw_size, sizeof raw_size);  // back-patched in end_zlib
+    deflating_ = true;
+    raw_ = 0;
+    return at;
+  }
+  void end_zlib(uint64_t at, uint32_t type) {
+    if (!deflating_) return end(at, type);
+    deflate_some(nullptr, 0, Z_FINISH);
+    deflateEnd(&zs_);
+    deflating_ = false;
+    trace::SectionHeader h{type, trace::kSectionZlib, offset() - at - sizeof h};
+    pad8();
+    patch(at, &h, sizeof h);
+    patch(at + sizeof h, &raw_, sizeof raw_);
+    ++sections_;
+  }
+
+ private:
+  void flush() {
+    const char* p = buf_;
+    uint64_t n = used_;
+    while (n) {
+      ssize_t w = ::write(fd_, p, n);
+      if (w <= 0) {
+        ok_ = false;
+        break;
+      }
+      p += w;
+      n -= uint64_t(w);
+    }
+    written_ += used_;
+    used_ = 0;
+  }
+  static voidpf z_alloc(voidpf, uInt items, uInt size) {
+    uint64_t n = uint64_t(items) * size + 16;
+    auto* p = static_cast<char*>(sys_map(n));
+    if (!p) return Z_NULL;
+    *reinterpret_cast<uint64_t*>(p) = n;
+    return p + 16;
+  }
+  static void z_free(voidpf, voidpf p) {
+    char* base = static_cast<char*>(p) - 16;
+    sys_unmap(base, *reinterpret_cast<uint64_t*>(base));
+  }
+  void put_deflated(const void* data, uint64_t n) {
+    raw_ += n;
+    deflate_some(data, n, Z_NO_FLUSH);
+  }
+  void deflate_some(const void* data, uint64_t n, int flush) {
+    zs_.next_in = static_cast<Bytef*>(const_cast<void*>(data));
+    zs_.avail_in = uInt(n);
+    int rc;
+    do {
+      unsigned char out[16384];
+      zs_.next_out = out;
+      zs_.avail_out = sizeof out;
+      rc = deflate(&zs_, flush);
+      put_raw(out, sizeof out - zs_.avail_out);
+    } while (zs_.avail_out == 0 || (flush == Z_FINISH && rc == Z_OK));
+  }
+  z_stream zs_{};
+  bool deflating_ = false;
+  uint64_t raw_ = 0;
+  int fd_ = -1;
+  char* buf_ = nullptr;
+  uint64_t used_ = 0;
+  uint64_t written_ = 0;
+  uint32_t sections_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace libleak
