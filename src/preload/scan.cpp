@@ -183,8 +183,16 @@ uint32_t pause_threads(int sig) {
     }
   }
   close(fd);
-  // Bounded wait: a thread that blocks the signal is scanned without its stack (counted).
-  for (int spin = 0; spin < 5000 && g_next_slot.load(std::memory_order_acquire) < sent; ++spin) usleep(100);
+  // Bounded wait until `sent` handlers have finished writing their slot: a handler reserves its
+  // slot before it records the registers, so counting reservations would let the scan start while
+  // a thread's registers and stack pointer are still being written (and skip that thread). A
+  // thread that blocks the signal is never paused; its stack is not scanned.
+  auto acked = [] {
+    uint32_t n = g_next_slot.load(std::memory_order_acquire), done = 0;
+    for (uint32_t i = 0; i < n && i < kMaxThreads; ++i) done += g_paused[i].acked.load(std::memory_order_acquire);
+    return done;
+  };
+  for (int spin = 0; spin < 5000 && acked() < sent; ++spin) usleep(100);
   return g_next_slot.load(std::memory_order_acquire);
 }
 
@@ -389,6 +397,7 @@ bool scan_for_leaks() {
     sigfillset(&sa.sa_mask);
     sigaction(sig, &sa, nullptr);
   }
+  for (uint32_t i = 0; i < kMaxThreads; ++i) g_paused[i].acked.store(0, std::memory_order_relaxed);
   g_next_slot.store(0);
   g_release.store(0);
   uint32_t paused = sig > 0 ? pause_threads(sig) : 0;
