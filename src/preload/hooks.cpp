@@ -266,15 +266,6 @@ LIBLEAK_EXPORT size_t malloc_usable_size(void* p) {
 }
 
 namespace libleak {
-// For the GMP wrappers and the scan: the real allocator without recording.
-void* real_malloc(size_t n) {
-  if (!ready()) resolve_real();
-  return real.malloc(n);
-}
-void real_free(void* p) {
-  if (!ready()) resolve_real();
-  real.free(p);
-}
 void hooks_init() { resolve_real(); }
 size_t real_usable_size(void* p) { return real.malloc_usable_size ? real.malloc_usable_size(p) : 0; }
 }  // namespace libleak

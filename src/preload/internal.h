@@ -77,12 +77,10 @@ class HookGuard {
 
 // ---- recorder.cpp: what the hooks call ---------------------------------------------------------
 enum : uint32_t { kDomainMalloc = 0, kDomainGmp = 1 };
-// Both must be called inside an entered HookGuard. `skip_ip` is unused padding for symmetry.
+// Both must be called inside an entered HookGuard.
 void record_alloc(void* p, size_t size, uint32_t domain);
 // Returns true when p was a tracked block (and removes it). Safe for pointers never seen.
 bool record_free(void* p);
-// Size of a tracked live block, 0 when unknown.
-size_t tracked_size(void* p);
 bool recorder_ready();
 void recorder_init();  // idempotent, single-threaded (constructor)
 
@@ -107,7 +105,7 @@ bool in_own_module(uintptr_t ip);
 
 // ---- modules.cpp ---------------------------------------------------------------------------------
 void modules_init();
-void modules_refresh();  // after dlopen/dlclose: records loads and unloads, bumps the generation
+void modules_refresh();  // records loads and unloads since the last refresh, bumps the generation
 bool modules_refresh_try();  // the same, unless another thread is refreshing; false then
 uint32_t modules_generation();
 void modules_after_fork_child();
@@ -115,8 +113,8 @@ void modules_after_fork_child();
 // ---- lifecycle.cpp -------------------------------------------------------------------------------
 uint64_t current_epoch();  // birth epoch of an allocation made now
 bool trace_is_root_process();  // the process the user started, not a descendant
-void* real_malloc(size_t n);   // the real allocator, unrecorded (hooks.cpp)
-void real_free(void* p);
-size_t real_usable_size(void* p);
-void hooks_init();
+
+// ---- hooks.cpp -----------------------------------------------------------------------------------
+size_t real_usable_size(void* p);  // the real allocator's malloc_usable_size
+void hooks_init();                 // resolves the real allocator
 }  // namespace libleak

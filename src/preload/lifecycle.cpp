@@ -192,8 +192,6 @@ pid_t background_thread_tid() {
   return g_thread_running.load(std::memory_order_acquire) ? g_background_tid.load(std::memory_order_relaxed) : 0;
 }
 
-void request_snapshot() { on_snapshot_signal(0); }
-
 bool libleak_active() { return g_active; }
 
 void write_final(uint32_t exit_kind, int32_t code, bool scan) {

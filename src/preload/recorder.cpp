@@ -147,9 +147,4 @@ void recorder_after_fork_child() {
   g_start_ms = now_coarse_ms();
 }
 
-size_t tracked_size(void* p) {
-  LiveBlock b;
-  return g_live.find(reinterpret_cast<uintptr_t>(p), &b) ? size_t(b.size) : 0;
-}
-
 }  // namespace libleak
