@@ -137,6 +137,7 @@ void* realloc_tracked(void* p, size_t size) {
       int saved = errno;
       record_alloc(q, size, kDomainMalloc);
       errno = saved;
+      scrub_scratch_registers();
     }
     return q;
   }
@@ -153,6 +154,7 @@ void* realloc_tracked(void* p, size_t size) {
     if (q) record_alloc(q, size, kDomainMalloc);  // realloc(p, 0) returned NULL: only a free
   }
   errno = saved;
+  scrub_scratch_registers();
   return q;
 }
 
@@ -225,6 +227,7 @@ LIBLEAK_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
     int saved = errno;
     record_alloc(*out, size, kDomainMalloc);
     errno = saved;
+    scrub_scratch_registers();
   }
   return rc;
 }

@@ -37,6 +37,9 @@ class Reachability(Scenario):
     def test_stack_of_thread_blocked_in_cond_wait(self):
         self.check("condwait", "keep_on_stack", "KEEP_STACK", 555)
 
+    def test_stack_of_blocked_thread_block_from_realloc(self):
+        self.check("realloc", "keep_by_realloc", "KEEP_REALLOC", 444)
+
     def test_tls_of_blocked_thread(self):
         self.check("tls", "keep_in_tls", "KEEP_TLS", 333)
 

@@ -18,6 +18,7 @@ static int g_lose;
 
 __attribute__((noinline)) void* keep_global(void) { return malloc(777); }  // KEEP_GLOBAL
 __attribute__((noinline)) void* keep_on_stack(void) { return malloc(555); }  // KEEP_STACK
+__attribute__((noinline)) void* keep_by_realloc(void) { return realloc(NULL, 444); }  // KEEP_REALLOC
 __attribute__((noinline)) void* keep_in_tls(void) { return malloc(333); }  // KEEP_TLS
 
 __attribute__((noinline)) void* keep_chained(void) { return malloc(444); }  // KEEP_CHAINED
@@ -48,6 +49,17 @@ __attribute__((noinline)) void make_chain(void) {
   }
   node[0] = NULL;
   g_keep = g_lose ? NULL : head;
+}
+
+// Like holder_stack, with the block from realloc(NULL, n): a different recording path of libleak.
+static void* holder_realloc(void* arg) {
+  (void)arg;
+  void* volatile local = keep_by_realloc();
+  if (g_lose) local = NULL;
+  clobber_stack();
+  sem_post(&g_ready);
+  for (;;) pause();
+  return (void*)local;
 }
 
 static void* holder_condwait(void* arg) {
@@ -86,6 +98,9 @@ int main(int argc, char** argv) {
     sem_wait(&g_ready);
   } else if (strcmp(argv[1], "stack") == 0) {
     pthread_create(&t, NULL, holder_stack, NULL);
+    sem_wait(&g_ready);
+  } else if (strcmp(argv[1], "realloc") == 0) {
+    pthread_create(&t, NULL, holder_realloc, NULL);
     sem_wait(&g_ready);
   } else if (strcmp(argv[1], "tls") == 0) {
     pthread_create(&t, NULL, holder_tls, NULL);
