@@ -26,6 +26,7 @@ size_t str_len(const char* s);
 bool str_eq(const char* a, const char* b);
 bool str_starts_with(const char* s, const char* prefix);
 void str_copy(char* dst, size_t cap, const char* src);  // always NUL-terminates
+const char* path_basename(const char* path);  // after the last '/'
 // Appends decimal/hex to a buffer; returns the new length. Used for messages and file names.
 size_t fmt_u64(char* buf, size_t cap, size_t len, uint64_t v);
 size_t fmt_str(char* buf, size_t cap, size_t len, const char* s);

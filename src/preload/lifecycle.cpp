@@ -129,10 +129,7 @@ bool is_python_interpreter() {
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) return false;
   exe[n] = 0;
-  const char* base = exe;
-  for (const char* p = exe; *p; ++p)
-    if (*p == '/') base = p + 1;
-  return str_starts_with(base, "python");
+  return str_starts_with(path_basename(exe), "python");
 }
 
 void decide_root() {

@@ -173,9 +173,7 @@ bool is_exit_runtime(uintptr_t ip) {
   if (in_own_module(ip)) return true;
   const ModuleEntry* m = module_containing(ip);
   if (!m) return false;
-  const char* base = m->path;
-  for (const char* p = m->path; *p; ++p)
-    if (*p == '/') base = p + 1;
+  const char* base = path_basename(m->path);
   return str_starts_with(base, "libc.so") || str_starts_with(base, "ld-linux");
 }
 

@@ -52,6 +52,13 @@ void str_copy(char* dst, size_t cap, const char* src) {
   dst[i] = 0;
 }
 
+const char* path_basename(const char* path) {
+  const char* base = path;
+  for (const char* p = path; *p; ++p)
+    if (*p == '/') base = p + 1;
+  return base;
+}
+
 size_t fmt_u64(char* buf, size_t cap, size_t len, uint64_t v) {
   char tmp[24];
   int n = 0;
