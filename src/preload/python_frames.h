@@ -1,10 +1,11 @@
-// Python frames in allocation stacks (CPython 3.11). At each allocation the hook reads the calling
-// thread's interpreter frames directly (no Python API call, no allocation, no GIL needed: the
-// thread is reading its own frames, which cannot change while it is inside malloc) and folds
-// (code object, line) pairs into the callsite's identity, so two lines calling the same C function
-// are two callsites but two instructions of one line are one. Lines come from a shared lock-free
-// cache in front of CPython's own address-to-line function. The first time a callsite is seen, its frames are
-// resolved to file and function names while the code objects are alive.
+// Python frames in allocation stacks (CPython 3.8 to 3.13). At each allocation the hook reads the
+// calling thread's interpreter frames directly (no Python API call, no allocation, no GIL needed:
+// the thread is reading its own frames, which cannot change while it is inside malloc) with the
+// struct layouts of the running version (python_layouts.h), and folds (code object, line) pairs
+// into the callsite's identity, so two lines calling the same C function are two callsites but two
+// instructions of one line are one. Lines come from a shared lock-free cache in front of CPython's
+// own address-to-line function. The first time a callsite is seen, its frames are resolved to file
+// and function names (co_qualname from 3.11, co_name before) while the code objects are alive.
 #pragma once
 
 #include <stdint.h>
@@ -32,7 +33,7 @@ struct PythonFrame {
   uint32_t function;
 };
 
-void python_frames_init();  // after Py_Initialize may have happened: looks up the interpreter
+void python_frames_init();  // at startup: finds the interpreter's version and its layout, if any
 bool python_frames_enabled();
 // True for a return address inside _PyEval_EvalFrameDefault.
 bool python_is_eval_frame(uintptr_t ip);
