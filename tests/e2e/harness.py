@@ -54,12 +54,14 @@ class Scenario(unittest.TestCase):
         subprocess.run(cmd, check=True)
         return out
 
-    def compile_python_extension(self, source, module):
-        """Builds a CPython extension module named `module` from programs/<source>."""
+    def compile_python_extension(self, source, module, python=None):
+        """Builds a CPython extension module named `module` from programs/<source> for `python`
+        (default: PYTHON)."""
         src = os.path.join(PROGRAMS, source)
-        include = subprocess.run([PYTHON, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"],
+        python = python or PYTHON
+        include = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"],
                                  check=True, capture_output=True, text=True).stdout.strip()
-        suffix = subprocess.run([PYTHON, "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
+        suffix = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
                                 check=True, capture_output=True, text=True).stdout.strip()
         out = os.path.join(self.tmp, module + suffix)
         subprocess.run(["gcc", "-g", "-O0", "-fno-omit-frame-pointer", "-shared", "-fPIC", f"-I{include}",
@@ -111,6 +113,25 @@ class Scenario(unittest.TestCase):
         self.assertEqual(len(found), 1, f"expected one leak blamed on {function} ({verdict}), got "
                          f"{json.dumps(found, indent=1)[:3000]}\nall: {[ (self.blamed(l).get('function'), l['verdict'], l['bytes']) for l in report['leaks']]}")
         return found[0]
+
+
+def pyenv_python(minor):
+    """The newest pyenv build of CPython 3.<minor> (PYENV_ROOT or ~/.pyenv), or None."""
+    versions = os.path.join(os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv")), "versions")
+    prefix = f"3.{minor}."
+    found = []
+    for name in os.listdir(versions) if os.path.isdir(versions) else []:
+        exe = os.path.join(versions, name, "bin", "python3")
+        if name.startswith(prefix) and name[len(prefix):].isdigit() and os.access(exe, os.X_OK):
+            found.append((int(name[len(prefix):]), exe))
+    return max(found)[1] if found else None
+
+
+def python_version(python):
+    """(major, minor) of an interpreter."""
+    out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return int(out[0]), int(out[1])
 
 
 def main():
