@@ -37,7 +37,7 @@ LiveSlot* LiveTable::level(int l) {
   return slots;
 }
 
-inline uint64_t window_start(uint64_t hash, int l) { return hash >> (64 - 16 - l); }
+inline uint64_t window_start(uint64_t hash, int l) { return hash >> (64 - LiveTable::kLevel0Log2 - l); }
 
 bool LiveTable::insert(uintptr_t address, uint64_t size, uint32_t callsite, uint32_t epoch, uint32_t fork_gen) {
   if (address > kMaxAddress || address <= kTombstone || size > kMaxSize || callsite > kMaxCallsite) return false;

@@ -17,8 +17,7 @@ using test::Expected;
 using test::same_block;
 using test::ScopedLiveTable;
 
-constexpr size_t kMiB = size_t(1) << 20;
-constexpr size_t kLevel0Bytes = 65536 * 16;  // 2^16 slots of 16 bytes
+constexpr size_t kLevel0Bytes = LiveTable::kLevel0Slots * sizeof(LiveSlot);
 
 size_t count_live(const LiveTable& t) {
   size_t n = 0;
@@ -132,17 +131,18 @@ TEST(LiveTableTest, RemoveWithNullOutStillRemoves) {
 }
 
 TEST(LiveTableTest, CollidingAddressesFillOneWindowThenGrowToSecondAndThirdLevel) {
-  // 65 addresses with the same top 17 hash bits share their window in levels 0 and 1:
-  // 32 fit level 0, 32 level 1, the last one needs level 2. Levels are 1, 2 and 4 MiB.
+  // 65 addresses with the same top 17 hash bits share their window in levels 0 and 1 (which
+  // use the top 12 and 13 bits): 32 fit level 0, 32 level 1, the last one needs level 2. Each
+  // level is twice the size of the one before.
   std::vector<uintptr_t> a = colliding_addresses(0x1234, 17, 65);
   ScopedLiveTable s;
   LiveTable& t = s.table;
   for (int i = 0; i < 32; ++i) ASSERT_TRUE(t.insert(a[i], 100 + i, i, i, 0));
-  EXPECT_EQ(t.mapped_bytes(), 1 * kMiB);
+  EXPECT_EQ(t.mapped_bytes(), 1 * kLevel0Bytes);
   for (int i = 32; i < 64; ++i) ASSERT_TRUE(t.insert(a[i], 100 + i, i, i, 0));
-  EXPECT_EQ(t.mapped_bytes(), 3 * kMiB);
+  EXPECT_EQ(t.mapped_bytes(), 3 * kLevel0Bytes);
   ASSERT_TRUE(t.insert(a[64], 164, 64, 64, 0));
-  EXPECT_EQ(t.mapped_bytes(), 7 * kMiB);
+  EXPECT_EQ(t.mapped_bytes(), 7 * kLevel0Bytes);
   for (int i = 0; i < 65; ++i) {
     LiveBlock b{};
     ASSERT_TRUE(t.find(a[i], &b)) << i;
@@ -154,7 +154,7 @@ TEST(LiveTableTest, CollidingAddressesFillOneWindowThenGrowToSecondAndThirdLevel
   for (int i = 0; i < 32; ++i) ASSERT_TRUE(t.remove(a[i], nullptr)) << i;
   std::vector<uintptr_t> more = colliding_addresses(0x1234, 17, 32, a[64] + 16);
   for (int i = 0; i < 32; ++i) ASSERT_TRUE(t.insert(more[i], 7, 7, 7, 7));
-  EXPECT_EQ(t.mapped_bytes(), 7 * kMiB);
+  EXPECT_EQ(t.mapped_bytes(), 7 * kLevel0Bytes);
   for (int i = 32; i < 65; ++i) EXPECT_TRUE(t.find(a[i], nullptr)) << i;
   for (int i = 0; i < 32; ++i) EXPECT_FALSE(t.find(a[i], nullptr)) << i;
   EXPECT_EQ(count_live(t), 65u);
