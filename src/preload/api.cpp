@@ -7,6 +7,7 @@
 
 #include "libleak/libleak.h"
 #include "libleak/trace_format.h"
+#include "cfi_unwind.h"
 #include "marks.h"
 #include "recorder.h"
 #include "trace_writer.h"
@@ -62,5 +63,6 @@ LIBLEAK_EXPORT int dlclose(void* handle) {
   modules_refresh();
   int rc = fn(handle);
   modules_refresh();
+  cfi_unwind_forget();  // the unloaded code's unwind rules must not apply to whatever comes next
   return rc;
 }

@@ -65,6 +65,12 @@ void config_load() {
   g_config.python_frames = env_bool("LIBLEAK_PYTHON_FRAMES", true);
   g_config.compress = env_bool("LIBLEAK_COMPRESS", true);
   g_config.snapshot_signal = int(env_uint("LIBLEAK_SNAPSHOT_SIGNAL", 0, 0, 64));
+  const char* unwind = env_get("LIBLEAK_UNWIND");
+  g_config.cfi_unwind = true;
+  if (unwind) {
+    if (str_eq(unwind, "libunwind")) g_config.cfi_unwind = false;
+    else if (!str_eq(unwind, "fast")) log_line("ignoring bad LIBLEAK_UNWIND (expected fast or libunwind); using fast");
+  }
   const char* follow = env_get("LIBLEAK_FOLLOW");
   g_config.follow = kFollowAll;
   if (follow) {

@@ -49,6 +49,7 @@ struct Config {
   bool crash_handlers;      // LIBLEAK_CRASH_HANDLERS: write the trace on fatal signals
   bool python_frames;       // LIBLEAK_PYTHON_FRAMES: Python file:line frames in stacks
   bool compress;            // LIBLEAK_COMPRESS: zlib for the large trace sections
+  bool cfi_unwind;          // LIBLEAK_UNWIND: fast (cached .eh_frame rules, libunwind fallback) or libunwind
 };
 enum Follow : uint32_t { kFollowNone = 0, kFollowFork = 1, kFollowAll = 2 };
 extern Config g_config;

@@ -1,5 +1,6 @@
-// Call stacks for allocations: libunwind's unw_backtrace with its per-thread cache, libleak's own
-// frames removed. Inline, so the recorder does not add a frame of its own to every walk.
+// Call stacks for allocations: the cached .eh_frame rules of cfi_unwind.h, or libunwind's
+// unw_backtrace with its per-thread cache for stacks those rules cannot walk; libleak's own frames
+// removed. Inline, so the recorder does not add a frame of its own to every walk.
 // Runs inside malloc: libunwind may allocate on its slow paths, which the hooks' reentrancy
 // guard passes straight to the real allocator.
 #pragma once
@@ -7,6 +8,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "cfi_unwind.h"
 #include "internal.h"
 
 namespace libleak {
@@ -15,15 +17,16 @@ namespace libleak {
 __attribute__((always_inline)) inline int unwind_stack(uintptr_t* out, int max) {
   // Room for libleak's own frames (the hook, the recorder) on top of the requested depth.
   constexpr int kOwnFrames = 4;
-  void* raw[256 + kOwnFrames];
+  uintptr_t raw[256 + kOwnFrames];
   int want = max + kOwnFrames;
   if (want > int(sizeof raw / sizeof raw[0])) want = int(sizeof raw / sizeof raw[0]);
-  int n = unw_backtrace(raw, want);
+  int n = cfi_backtrace(raw, want);
+  if (n < 0) n = unw_backtrace(reinterpret_cast<void**>(raw), want);
   int first = 0;
-  while (first < n && in_own_module(reinterpret_cast<uintptr_t>(raw[first]))) ++first;
+  while (first < n && in_own_module(raw[first])) ++first;
   int count = n - first;
   if (count > max) count = max;
-  for (int i = 0; i < count; ++i) out[i] = reinterpret_cast<uintptr_t>(raw[first + i]);
+  for (int i = 0; i < count; ++i) out[i] = raw[first + i];
   return count;
 }
 
