@@ -7,11 +7,11 @@ class Config(Scenario):
         exe = self.compile("basic_leaks.c")
         plain = self.run_plain([exe])
         bad = {"LIBLEAK_DEPTH": "lots", "LIBLEAK_EPOCH_MS": "0", "LIBLEAK_SCAN": "maybe",
-               "LIBLEAK_INTERVAL_MS": "-5"}
+               "LIBLEAK_INTERVAL_MS": "-5", "LIBLEAK_UNWIND": "dwarf"}
         proc, trace = self.run_traced([exe], env=bad)
         self.assertEqual((proc.returncode, proc.stdout), (plain.returncode, plain.stdout))
         lines = proc.stderr.splitlines()
-        self.assertEqual(len(lines), 4, proc.stderr)
+        self.assertEqual(len(lines), len(bad), proc.stderr)
         for name in bad:
             self.assertEqual(sum(name in line and line.startswith("libleak: ignoring bad ") for line in lines), 1, name)
         report = self.report(trace)
@@ -26,6 +26,20 @@ class Config(Scenario):
         report = self.report(trace)
         small = self.leak_in(report, "leak_small", "unreachable")
         self.assertEqual([f["function"] for f in small["frames"]], ["leak_small", "main"])
+
+    def test_both_unwinders_give_the_same_stacks(self):
+        """LIBLEAK_UNWIND=fast (cached .eh_frame rules) and =libunwind: the same leaks, frame by frame,
+        for a single-threaded and a multi-threaded program."""
+        for program in ("basic_leaks.c", "threads.c"):
+            exe = self.compile(program)
+            stacks = {}
+            for unwind in ("fast", "libunwind"):
+                _, trace = self.run_traced([exe], env={"LIBLEAK_UNWIND": unwind}, trace_name=f"{unwind}.bin")
+                report = self.report(trace)
+                stacks[unwind] = sorted((l["bytes"], l["blocks"], tuple((f["function"], f["line"]) for f in l["frames"]))
+                                        for l in report["leaks"])
+                self.assertGreater(len(stacks[unwind]), 1, program)
+            self.assertEqual(stacks["fast"], stacks["libunwind"], program)
 
 
 if __name__ == "__main__":
