@@ -391,7 +391,7 @@ void cfi_unwind_forget() {
 
 uint64_t cfi_unwind_fallbacks() { return g_fallbacks.load(std::memory_order_relaxed); }
 
-LIBLEAK_NOINLINE int cfi_backtrace(uintptr_t* out, int max) {
+LIBLEAK_NOINLINE int cfi_backtrace(uintptr_t* out, int max, uintptr_t stop_lo, uintptr_t stop_hi) {
   if (!g_cache) return -1;
   uintptr_t ip, sp, bp;
   // This function's own address and registers at one instruction: the walk starts from a state
@@ -415,6 +415,7 @@ LIBLEAK_NOINLINE int cfi_backtrace(uintptr_t* out, int max) {
     if (ip == 0) return n;
     out[n++] = ip;
     lookup = ip - 1;
+    if (lookup - stop_lo < stop_hi - stop_lo) return n;
   }
   if (n == max) return n;
   g_fallbacks.fetch_add(1, std::memory_order_relaxed);

@@ -21,8 +21,9 @@ namespace libleak {
 bool cfi_unwind_init();
 // Writes up to `max` return addresses, innermost first, starting with the one into this
 // function's caller (libleak's own frames included), as unw_backtrace does. Returns the count, or
-// -1 when a frame needs libunwind.
-int cfi_backtrace(uintptr_t* out, int max);
+// -1 when a frame needs libunwind. With a stop range, the walk also ends after the first return
+// address inside [stop_lo, stop_hi) (for Python: the innermost interpreter loop).
+int cfi_backtrace(uintptr_t* out, int max, uintptr_t stop_lo = 0, uintptr_t stop_hi = 0);
 // Forgets every cached rule (after dlclose: a new library may be loaded at the same addresses).
 void cfi_unwind_forget();
 

@@ -290,6 +290,11 @@ bool python_frames_enabled() { return g_enabled; }
 
 bool python_is_eval_frame(uintptr_t ip) { return ip - 1 >= g_eval_start && ip - 1 < g_eval_end; }
 
+void python_eval_range(uintptr_t* lo, uintptr_t* hi) {
+  *lo = g_eval_start;
+  *hi = g_eval_end;
+}
+
 uint64_t python_capture(PythonCapture* out) {
   if (!g_enabled) {
     out->count = 0;

@@ -37,6 +37,8 @@ void python_frames_init();  // at startup: finds the interpreter's version and i
 bool python_frames_enabled();
 // True for a return address inside _PyEval_EvalFrameDefault.
 bool python_is_eval_frame(uintptr_t ip);
+// The code of _PyEval_EvalFrameDefault, [lo, hi): where a walk of a Python thread's stack can stop.
+void python_eval_range(uintptr_t* lo, uintptr_t* hi);
 // Fills `out` for the calling thread; returns a hash of the pairs (0 when none).
 uint64_t python_capture(PythonCapture* out);
 // CallsiteTable fill function: resolves a capture into the entry's Python frames.

@@ -61,16 +61,12 @@ static void account_alloc(uint64_t size) {
 }
 
 // In a Python thread the native frames beyond the innermost _PyEval_EvalFrameDefault are the
-// interpreter running the Python frames the capture already holds: unwind a few frames first and
-// stop at the eval loop, which spares most of the unwinding of deep interpreter stacks.
+// interpreter running the Python frames the capture already holds: the walk stops there, which
+// spares most of the unwinding of deep interpreter stacks.
 static uint32_t unwind_to_interpreter(uintptr_t* frames, uint32_t max) {
-  constexpr uint32_t kShort = 8;
-  for (uint32_t want = max < kShort ? max : kShort;; want = max) {
-    uint32_t n = uint32_t(unwind_stack(frames, int(want)));
-    for (uint32_t i = 0; i < n; ++i)
-      if (python_is_eval_frame(frames[i])) return i + 1;
-    if (want == max || n < want) return n;
-  }
+  uintptr_t lo, hi;
+  python_eval_range(&lo, &hi);
+  return uint32_t(unwind_stack(frames, int(max), lo, hi));
 }
 
 void record_alloc(void* p, size_t size, uint32_t domain) {

@@ -14,19 +14,24 @@
 namespace libleak {
 
 // Fills up to `max` return addresses of the caller of the allocation function, innermost first.
-__attribute__((always_inline)) inline int unwind_stack(uintptr_t* out, int max) {
+// With a stop range, ends after the first return address inside [stop_lo, stop_hi).
+__attribute__((always_inline)) inline int unwind_stack(uintptr_t* out, int max, uintptr_t stop_lo = 0,
+                                                       uintptr_t stop_hi = 0) {
   // Room for libleak's own frames (the hook, the recorder) on top of the requested depth.
   constexpr int kOwnFrames = 4;
   uintptr_t raw[256 + kOwnFrames];
   int want = max + kOwnFrames;
   if (want > int(sizeof raw / sizeof raw[0])) want = int(sizeof raw / sizeof raw[0]);
-  int n = cfi_backtrace(raw, want);
+  int n = cfi_backtrace(raw, want, stop_lo, stop_hi);
   if (n < 0) n = unw_backtrace(reinterpret_cast<void**>(raw), want);
   int first = 0;
   while (first < n && in_own_module(raw[first])) ++first;
   int count = n - first;
   if (count > max) count = max;
-  for (int i = 0; i < count; ++i) out[i] = raw[first + i];
+  for (int i = 0; i < count; ++i) {
+    out[i] = raw[first + i];
+    if (out[i] - 1 - stop_lo < stop_hi - stop_lo) return i + 1;  // libunwind walked past it
+  }
   return count;
 }
 
