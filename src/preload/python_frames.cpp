@@ -48,7 +48,14 @@ T field(uintptr_t base, int32_t offset) {
 constexpr uint32_t kLineCacheBits = 16;
 std::atomic<uint64_t>* g_lines = nullptr;
 
-int32_t line_of(uintptr_t code, uintptr_t linetable, int32_t byte_offset) {
+__attribute__((noinline)) int32_t line_of_slow(std::atomic<uint64_t>& slot, uint64_t tag, uintptr_t code,
+                                                int32_t byte_offset) {
+  int32_t line = g_addr2line(reinterpret_cast<void*>(code), byte_offset);
+  if (line >= 0 && line < 0xffffff) slot.store((tag << 24) | uint64_t(line), std::memory_order_relaxed);
+  return line;
+}
+
+inline int32_t line_of(uintptr_t code, uintptr_t linetable, int32_t byte_offset) {
   uint64_t h = (code ^ (linetable << 17) ^ (uint64_t(uint32_t(byte_offset)) * 0x9E3779B97F4A7C15ull)) *
                0xff51afd7ed558ccdull;
   h ^= h >> 29;
@@ -56,9 +63,7 @@ int32_t line_of(uintptr_t code, uintptr_t linetable, int32_t byte_offset) {
   uint64_t tag = h >> 24;  // 40 bits
   uint64_t e = slot.load(std::memory_order_relaxed);
   if (e && (e >> 24) == tag) return int32_t(e & 0xffffff);
-  int32_t line = g_addr2line(reinterpret_cast<void*>(code), byte_offset);
-  if (line >= 0 && line < 0xffffff) slot.store((tag << 24) | uint64_t(line), std::memory_order_relaxed);
-  return line;
+  return line_of_slow(slot, tag, code, byte_offset);
 }
 
 // Walks the calling thread's frames, innermost first. Groups of frames run by one
