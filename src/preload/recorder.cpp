@@ -78,7 +78,12 @@ void record_alloc(void* p, size_t size, uint32_t domain) {
   uint64_t py_hash = python_frames_enabled() ? python_capture(&py) : 0;
   uint32_t depth = py_hash ? unwind_to_interpreter(frames, g_config.depth)
                            : uint32_t(unwind_stack(frames, int(g_config.depth)));
-  uint64_t hash = hash_stack(frames, depth, domain);
+  // The innermost interpreter frame's return address says which bytecode instruction made the
+  // call; the Python (code, line) pairs already identify the call, so it is left out of the
+  // identity: two instructions of one line (in 3.13, a call before and after it is specialized)
+  // are one callsite.
+  uint32_t hashed = py_hash && depth && python_is_eval_frame(frames[depth - 1]) ? depth - 1 : depth;
+  uint64_t hash = hash_stack(frames, hashed, domain);
   if (py_hash) {
     py.native = frames;  // the Python frames are part of the callsite's identity
     py.native_depth = depth;

@@ -87,18 +87,18 @@ class PythonFrames(Scenario):
         trace = self.run_script()
         report = self.report(trace)
         self.assertEqual(self.callsites(report), self.expected_main_thread())
-        # The text report names the Python line next to the blamed C frame, once per leak entry.
-        # Usually one entry per Python line; 3.13 runs a line's first call through the unspecialized
-        # CALL instruction, another return address in _PyEval_EvalFrameDefault, so another callsite.
+        # The text report names the Python line next to the blamed C frame, once per line: the
+        # instruction that made the call is not part of the identity (3.13 runs a line's first call
+        # through the unspecialized CALL, another return address in _PyEval_EvalFrameDefault).
         text = self.leakreport(trace).stdout
         c_line = f"leak_double (leakyext.c:{line_of(EXT, 'LEAK_DOUBLE')})"
         for function, marker in (("first", "CALL_FIRST"), (self.second, "CALL_SECOND")):
             note = f"called from pyframes_script.py:{line_of(SCRIPT, marker)} in {function}"
             entries = [l for l in self.leaks_in(report, "leak_double")  # text hides reachable blocks
                        if l["frames"][l["python_frame"]]["function"] == function and l["verdict"] != "reachable"]
-            self.assertGreaterEqual(len(entries), 1)
+            self.assertEqual(len(entries), 1, entries)
             self.assertEqual(len([l for l in text.splitlines() if l.startswith("  > ") and c_line in l and
-                                  l.endswith(note)]), len(entries), text)
+                                  l.endswith(note)]), 1, text)
         self.assertRegex(text, rf"\n    #\d+ run \(pyframes_script.py:{line_of(SCRIPT, 'RUN_FIRST')}\) \[python\]\n")
 
     def test_suppression_by_python_function(self):
