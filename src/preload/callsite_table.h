@@ -17,33 +17,32 @@
 namespace libleak {
 
 struct alignas(64) Callsite {
-  // First cache line: all that an allocation or a free of this stack touches. intern compares
-  // the hash, then the counters are updated: one line, one miss for a cold callsite. (Keeping the
-  // hash on a read-only line of its own spares nothing: the threads that read it are the ones
-  // about to write the counters.) Live counts are derived (allocated minus freed), so an
-  // allocation costs two atomic adds and a free two more.
-  uint64_t hash;  // written once before the entry is published, like every field below the counters
-  std::atomic<uint64_t> total_allocs;
-  std::atomic<uint64_t> total_bytes;
-  std::atomic<uint64_t> freed_blocks;
-  std::atomic<uint64_t> freed_bytes;
-  std::atomic<int64_t> peak_live_bytes;
+  // Written once before the entry is published; read-only afterwards. Read by every lookup of
+  // this stack (intern compares the hash), so it must not share a cache line with the counters
+  // that every allocating thread writes.
+  uint64_t hash;
+  uint64_t frames;    // offset into the frame arena
   uint32_t depth;
   uint32_t domain;
-
-  // Second line: read when the trace is written.
-  alignas(64) uint64_t frames;  // offset into the frame arena
   uint32_t module_gen;
   uint32_t py_frames;  // offset of this stack's Python frames (python_frames.h), if py_count
   uint32_t py_count;
   // Release-stored to 1 once the entry won its index slot; readers acquire it before reading
-  // the entry's fields. Stays 0 for an entry abandoned after losing the race for its hash.
+  // the fields above. Stays 0 for an entry abandoned after losing the race for its hash.
   std::atomic<uint32_t> published;
   // Written by the exit scan only.
   uint64_t unreachable_blocks;
   uint64_t unreachable_bytes;
   uint64_t indirect_blocks;
-  uint64_t indirect_bytes;
+
+  // Hot: touched by every allocation and free of this callsite. Live counts are derived
+  // (allocated minus freed) so an allocation costs two atomic adds and a free two more.
+  alignas(64) std::atomic<uint64_t> total_allocs;
+  std::atomic<uint64_t> total_bytes;
+  std::atomic<uint64_t> freed_blocks;
+  std::atomic<uint64_t> freed_bytes;
+  std::atomic<int64_t> peak_live_bytes;
+  uint64_t indirect_bytes;  // written by the exit scan only (no room left on the first line)
 
   void on_alloc(uint64_t size) {
     total_allocs.fetch_add(1, std::memory_order_relaxed);
@@ -78,9 +77,6 @@ struct alignas(64) Callsite {
     peak_live_bytes.store(0, std::memory_order_relaxed);
   }
 };
-
-static_assert(offsetof(Callsite, frames) == 64, "the allocation path must touch one cache line");
-static_assert(sizeof(Callsite) == 128);
 
 class CallsiteTable {
  public:
