@@ -14,12 +14,16 @@
 
 #include <atomic>
 
+#include "internal.h"
+
 namespace libleak {
 
+extern LIBLEAK_TLS uint32_t t_counter_shard;  // 1 + the calling thread's counter shard; 0 unset
+
 struct alignas(64) Callsite {
-  // Written once before the entry is published; read-only afterwards. Read by every lookup of
-  // this stack (intern compares the hash), so it must not share a cache line with the counters
-  // that every allocating thread writes.
+  // First line: written once before the entry is published and read by every lookup of this
+  // stack (intern compares the hash); also the peak and the shards in use, which every
+  // allocation reads and which change rarely (the peak only while the callsite grows).
   uint64_t hash;
   uint64_t frames;    // offset into the frame arena
   uint32_t depth;
@@ -30,25 +34,38 @@ struct alignas(64) Callsite {
   // Release-stored to 1 once the entry won its index slot; readers acquire it before reading
   // the fields above. Stays 0 for an entry abandoned after losing the race for its hash.
   std::atomic<uint32_t> published;
+  // With one shard in use (a single thread) the peak is exact from that shard alone; with
+  // several it sums them, a free or two late at most.
+  std::atomic<int64_t> peak_live_bytes;
+  std::atomic<uint32_t> shards_used;
+
   // Written by the exit scan only.
-  uint64_t unreachable_blocks;
+  alignas(64) uint64_t unreachable_blocks;
   uint64_t unreachable_bytes;
   uint64_t indirect_blocks;
+  uint64_t indirect_bytes;
 
-  // Hot: touched by every allocation and free of this callsite. Live counts are derived
-  // (allocated minus freed) so an allocation costs two atomic adds and a free two more.
-  alignas(64) std::atomic<uint64_t> total_allocs;
-  std::atomic<uint64_t> total_bytes;
-  std::atomic<uint64_t> freed_blocks;
-  std::atomic<uint64_t> freed_bytes;
-  std::atomic<int64_t> peak_live_bytes;
-  uint64_t indirect_bytes;  // written by the exit scan only (no room left on the first line)
+  // Counters, in shards on cache lines of their own: threads are spread over the shards, so
+  // threads allocating from the same stack do not take turns owning one line (C bench, 2 threads
+  // on shared callsites). Live counts are derived (allocated minus freed): an allocation costs
+  // two atomic adds on the thread's shard and a free two more. Totals are sums over the shards.
+  struct alignas(64) Shard {
+    std::atomic<uint64_t> allocs;
+    std::atomic<uint64_t> bytes;
+    std::atomic<uint64_t> freed_blocks;
+    std::atomic<uint64_t> freed_bytes;
+  };
+  static constexpr uint32_t kShards = 4;
+  Shard shards[kShards];
 
   void on_alloc(uint64_t size) {
-    total_allocs.fetch_add(1, std::memory_order_relaxed);
-    uint64_t allocated = total_bytes.fetch_add(size, std::memory_order_relaxed) + size;
-    // Exact for one thread; under concurrency a peak may be read a free or two late.
-    int64_t now = int64_t(allocated - freed_bytes.load(std::memory_order_relaxed));
+    uint32_t k = counter_shard();
+    Shard& s = shards[k];
+    s.allocs.fetch_add(1, std::memory_order_relaxed);
+    uint64_t allocated = s.bytes.fetch_add(size, std::memory_order_relaxed) + size;
+    uint32_t used = note_shard(k);
+    int64_t now = used == (1u << k) ? int64_t(allocated - s.freed_bytes.load(std::memory_order_relaxed))
+                                    : live_bytes();
     if (now > peak_live_bytes.load(std::memory_order_relaxed)) {
       int64_t peak = peak_live_bytes.load(std::memory_order_relaxed);
       while (now > peak && !peak_live_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
@@ -56,27 +73,61 @@ struct alignas(64) Callsite {
     }
   }
   void on_free(uint64_t size) {
-    freed_blocks.fetch_add(1, std::memory_order_relaxed);
-    freed_bytes.fetch_add(size, std::memory_order_relaxed);
+    uint32_t k = counter_shard();
+    Shard& s = shards[k];
+    s.freed_blocks.fetch_add(1, std::memory_order_relaxed);
+    s.freed_bytes.fetch_add(size, std::memory_order_relaxed);
+    note_shard(k);
   }
-  // Read freed before allocated: a block is always counted allocated before it is counted freed,
-  // so the differences never go negative.
-  int64_t live_bytes() const {
-    uint64_t freed = freed_bytes.load(std::memory_order_acquire);
-    return int64_t(total_bytes.load(std::memory_order_acquire) - freed);
-  }
-  int64_t live_blocks() const {
-    uint64_t freed = freed_blocks.load(std::memory_order_acquire);
-    return int64_t(total_allocs.load(std::memory_order_acquire) - freed);
-  }
+  // Read every shard's freed counts before any allocated count: a block is always counted
+  // allocated before it is counted freed, so the differences never go negative.
+  int64_t live_bytes() const { return int64_t(sum(&Shard::bytes, &Shard::freed_bytes)); }
+  int64_t live_blocks() const { return int64_t(sum(&Shard::allocs, &Shard::freed_blocks)); }
+  uint64_t allocations() const { return total(&Shard::allocs); }
+  uint64_t allocated_bytes() const { return total(&Shard::bytes); }
+  uint64_t frees() const { return total(&Shard::freed_blocks); }
+  int64_t peak() const { return peak_live_bytes.load(std::memory_order_relaxed); }
   void reset_counters() {
-    total_allocs.store(0, std::memory_order_relaxed);
-    total_bytes.store(0, std::memory_order_relaxed);
-    freed_blocks.store(0, std::memory_order_relaxed);
-    freed_bytes.store(0, std::memory_order_relaxed);
+    for (Shard& s : shards) {
+      s.allocs.store(0, std::memory_order_relaxed);
+      s.bytes.store(0, std::memory_order_relaxed);
+      s.freed_blocks.store(0, std::memory_order_relaxed);
+      s.freed_bytes.store(0, std::memory_order_relaxed);
+    }
     peak_live_bytes.store(0, std::memory_order_relaxed);
+    shards_used.store(0, std::memory_order_relaxed);
+  }
+
+ private:
+  // The calling thread's shard: threads take the shards in turn as they first allocate.
+  static uint32_t counter_shard() {
+    uint32_t k = t_counter_shard;
+    return LIBLEAK_LIKELY(k) ? k - 1 : assign_counter_shard();
+  }
+  static uint32_t assign_counter_shard();
+  uint32_t note_shard(uint32_t k) {
+    uint32_t used = shards_used.load(std::memory_order_relaxed);
+    if (!(used & (1u << k))) used = shards_used.fetch_or(1u << k, std::memory_order_relaxed) | (1u << k);
+    return used;
+  }
+  // Sums over the shards in use only: readers of every callsite (the timeline, the writer) touch
+  // one counter line per thread that used it, not all of them.
+  uint64_t total(std::atomic<uint64_t> Shard::*field) const {
+    uint64_t t = 0;
+    for (uint32_t used = shards_used.load(std::memory_order_acquire); used; used &= used - 1)
+      t += (shards[__builtin_ctz(used)].*field).load(std::memory_order_relaxed);
+    return t;
+  }
+  uint64_t sum(std::atomic<uint64_t> Shard::*in, std::atomic<uint64_t> Shard::*out) const {
+    uint64_t gone = 0, came = 0;
+    uint32_t used = shards_used.load(std::memory_order_acquire);
+    for (uint32_t u = used; u; u &= u - 1) gone += (shards[__builtin_ctz(u)].*out).load(std::memory_order_acquire);
+    for (uint32_t u = used; u; u &= u - 1) came += (shards[__builtin_ctz(u)].*in).load(std::memory_order_acquire);
+    return came - gone;
   }
 };
+
+static_assert(sizeof(Callsite) == 64 * (2 + Callsite::kShards));
 
 class CallsiteTable {
  public:

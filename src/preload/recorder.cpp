@@ -2,6 +2,8 @@
 // Runs inside malloc/free under an entered HookGuard: lock-free, no heap allocation.
 #include "recorder.h"
 
+#include <pthread.h>
+
 #include "marks.h"
 #include "python_frames.h"
 #include "unwind.h"
@@ -15,11 +17,60 @@ uint64_t g_start_ms = 0;
 uint32_t g_fork_gen = 0;
 static std::atomic<bool> g_ready{false};
 
+// Process-wide live bytes exist only for the peak (totals and the timeline sum the callsites).
+// One shared counter touched by every allocation and free made it the hottest line of a
+// multi-threaded program (C bench, 2 threads: 0.55 s with it, 0.25 s without), so each thread
+// keeps its change in thread-local storage and publishes it once it passes kLiveBatch either way,
+// with the highest value it reached in between: the peak is exact for a single thread and may be
+// low by up to kLiveBatch per other thread. A thread publishes what is left when it exits.
+namespace {
+struct ThreadLive {
+  int64_t pending;      // this thread's change to live bytes since it last published
+  int64_t pending_max;  // the highest `pending` since then
+  bool registered;      // its exit hook is set
+};
+LIBLEAK_TLS ThreadLive t_live;
+constexpr int64_t kLiveBatch = 64 << 10;
+pthread_key_t g_live_key;
+bool g_live_key_ok = false;
+
+void publish_live() {
+  int64_t before = g_counters.live_bytes.fetch_add(t_live.pending, std::memory_order_relaxed);
+  int64_t high = before + t_live.pending_max;
+  int64_t peak = g_counters.peak_live_bytes.load(std::memory_order_relaxed);
+  while (high > peak && !g_counters.peak_live_bytes.compare_exchange_weak(peak, high, std::memory_order_relaxed)) {
+  }
+  t_live.pending = t_live.pending_max = 0;
+}
+
+void on_thread_exit(void*) {
+  HookGuard guard;  // runs in the exiting thread, outside any hook
+  publish_live();
+}
+
+LIBLEAK_NOINLINE void register_live_thread() {
+  t_live.registered = true;
+  // Any non-null value makes the key's destructor run at thread exit.
+  if (g_live_key_ok) pthread_setspecific(g_live_key, &t_live);
+}
+
+inline void account(int64_t delta) {
+  if (!LIBLEAK_LIKELY(t_live.registered)) register_live_thread();
+  int64_t now = t_live.pending + delta;
+  t_live.pending = now;
+  if (now > t_live.pending_max) t_live.pending_max = now;
+  if (now >= kLiveBatch || now <= -kLiveBatch) publish_live();
+}
+}  // namespace
+
+void recorder_publish_live() { publish_live(); }
+
 bool recorder_ready() { return g_ready.load(std::memory_order_acquire); }
 
 void recorder_init() {
   if (g_ready.load(std::memory_order_relaxed)) return;
   g_start_ms = now_coarse_ms();
+  g_live_key_ok = pthread_key_create(&g_live_key, on_thread_exit) == 0;
   unwind_init();
   modules_init();
   if (!g_callsites.init(g_config.callsites_log2, g_config.depth)) {
@@ -51,14 +102,6 @@ void fill_new_callsite(Callsite& c, const void* arg) {
 }
 }  // namespace
 
-static void account_alloc(uint64_t size) {
-  int64_t now = g_counters.live_bytes.fetch_add(int64_t(size), std::memory_order_relaxed) + int64_t(size);
-  if (now > g_counters.peak_live_bytes.load(std::memory_order_relaxed)) {
-    int64_t peak = g_counters.peak_live_bytes.load(std::memory_order_relaxed);
-    while (now > peak && !g_counters.peak_live_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-    }
-  }
-}
 
 // In a Python thread the native frames beyond the innermost _PyEval_EvalFrameDefault are the
 // interpreter running the Python frames the capture already holds: the walk stops there, which
@@ -97,7 +140,7 @@ void record_alloc(void* p, size_t size, uint32_t domain) {
     return;
   }
   g_callsites.entry(id).on_alloc(size);
-  account_alloc(size);
+  account(int64_t(size));
 }
 
 bool record_free(void* p) {
@@ -132,7 +175,7 @@ void record_settle(const LiveBlock& b) {
     return;
   }
   g_callsites.entry(b.callsite).on_free(b.size);
-  g_counters.live_bytes.fetch_sub(int64_t(b.size), std::memory_order_relaxed);
+  account(-int64_t(b.size));
 }
 
 void recorder_after_fork_child() {
@@ -145,6 +188,7 @@ void recorder_after_fork_child() {
   g_counters.unknown_frees.store(0);
   g_counters.live_bytes.store(0);
   g_counters.peak_live_bytes.store(0);
+  t_live = ThreadLive{};  // the forking thread is the child's only one
   g_start_ms = now_coarse_ms();
 }
 

@@ -13,6 +13,10 @@ extern CallsiteTable g_callsites;
 extern uint64_t g_start_ms;  // CLOCK_MONOTONIC_COARSE at start-up: epoch 0 begins here
 extern uint32_t g_fork_gen;  // how many forks deep this process is; blocks with a lower one are inherited
 
+// Publishes the calling thread's batched change to the process-wide live bytes and peak (see
+// recorder.cpp); the trace writer calls it so the thread writing the trace is counted exactly.
+void recorder_publish_live();
+
 // In a forked child: the parent's blocks stay in the table (they are live here too, and the scan
 // must follow pointers through them) but are no longer counted as this process's.
 void recorder_after_fork_child();

@@ -55,10 +55,11 @@ void timeline_sample() {
     ++g_skip;
   }
   uint32_t i = g_samples;
-  g_total[i] = uint64_t(g_counters.live_bytes.load(std::memory_order_relaxed));
   uint32_t n = g_callsites.count() < g_max_callsites ? g_callsites.count() : g_max_callsites;
+  int64_t total = 0;  // the callsites' sum: exact, where the process-wide counter is batched
   for (uint32_t c = 0; c < n; ++c) {
     int64_t v = g_callsites.entry(c).live_bytes();
+    total += v;
     uint32_t slot = g_slot_of[c];
     if (!slot) {
       if (v < kSeriesThreshold || g_slots_used == kSeriesSlots) continue;
@@ -66,6 +67,7 @@ void timeline_sample() {
     }
     g_series[(slot - 1) * kTimelineSamples + i] = v > 0 ? uint64_t(v) : 0;
   }
+  g_total[i] = total > 0 ? uint64_t(total) : 0;
   g_samples = i + 1;
 }
 

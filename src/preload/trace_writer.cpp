@@ -87,7 +87,7 @@ uint32_t* born_histograms(uint32_t callsites, uint32_t epoch_count, uint64_t* by
 }
 
 bool has_data(const Callsite& c) {
-  return c.published.load(std::memory_order_acquire) && c.total_allocs.load(std::memory_order_relaxed);
+  return c.published.load(std::memory_order_acquire) && c.shards_used.load(std::memory_order_relaxed);
 }
 
 // The stack trees of every callsite worth writing, built once per trace write. Leaves are indexed
@@ -158,13 +158,13 @@ void write_callsites(FileSink& out, const Trees& trees) {
     if (!has_data(c)) continue;
     t::CallsiteRecord r{};
     r.stack_hash = c.hash;
-    r.total_allocs = c.total_allocs.load(std::memory_order_relaxed);
-    r.total_bytes = c.total_bytes.load(std::memory_order_relaxed);
+    r.total_allocs = c.allocations();
+    r.total_bytes = c.allocated_bytes();
     int64_t live_blocks = c.live_blocks();
     int64_t live_bytes = c.live_bytes();
     r.live_blocks = live_blocks > 0 ? uint64_t(live_blocks) : 0;
     r.live_bytes = live_bytes > 0 ? uint64_t(live_bytes) : 0;
-    r.peak_live_bytes = uint64_t(c.peak_live_bytes.load(std::memory_order_relaxed));
+    r.peak_live_bytes = uint64_t(c.peak());
     r.unreachable_blocks = c.unreachable_blocks;
     r.unreachable_bytes = c.unreachable_bytes;
     r.indirect_blocks = c.indirect_blocks;
@@ -250,22 +250,23 @@ void write_python(FileSink& out, const Trees& trees) {
 
 void write_stats(FileSink& out) {
   t::StatsRecord s{};
+  recorder_publish_live();  // the writing thread's batched change counts toward the peak
   uint32_t n = g_callsites.count();
-  int64_t live_blocks = 0;
+  int64_t live_blocks = 0, live_bytes = 0;
   for (uint32_t i = 0; i < n; ++i) {
     const Callsite& c = g_callsites.entry(i);
     if (!c.published.load(std::memory_order_acquire)) continue;
-    s.allocations += c.total_allocs.load(std::memory_order_relaxed);
-    s.frees += c.freed_blocks.load(std::memory_order_relaxed);
+    s.allocations += c.allocations();
+    s.frees += c.frees();
     live_blocks += c.live_blocks();
+    live_bytes += c.live_bytes();
   }
   s.unknown_frees = g_counters.unknown_frees.load(std::memory_order_relaxed);
   s.dropped_callsites = g_counters.dropped_callsites.load(std::memory_order_relaxed);
   s.dropped_blocks = g_counters.dropped_blocks.load(std::memory_order_relaxed);
   s.reentrant = g_counters.reentrant.load(std::memory_order_relaxed);
   s.peak_live_bytes = uint64_t(g_counters.peak_live_bytes.load(std::memory_order_relaxed));
-  int64_t lb = g_counters.live_bytes.load(std::memory_order_relaxed);
-  s.live_bytes = lb > 0 ? uint64_t(lb) : 0;
+  s.live_bytes = live_bytes > 0 ? uint64_t(live_bytes) : 0;
   s.live_blocks = live_blocks > 0 ? uint64_t(live_blocks) : 0;
   s.scan_roots_bytes = g_counters.scan_roots_bytes.load(std::memory_order_relaxed);
   s.write_failures = g_counters.write_failures.load(std::memory_order_relaxed);

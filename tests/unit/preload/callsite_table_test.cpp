@@ -134,9 +134,9 @@ TEST(CallsiteTableTest, CountersTrackLiveTotalsAndPeak) {
   c.on_free(50);
   EXPECT_EQ(c.live_bytes(), 10);
   EXPECT_EQ(c.live_blocks(), 1);
-  EXPECT_EQ(c.total_allocs.load(), 3u);
-  EXPECT_EQ(c.total_bytes.load(), 160u);
-  EXPECT_EQ(c.peak_live_bytes.load(), 150);
+  EXPECT_EQ(c.allocations(), 3u);
+  EXPECT_EQ(c.allocated_bytes(), 160u);
+  EXPECT_EQ(c.peak(), 150);
 }
 
 }  // namespace

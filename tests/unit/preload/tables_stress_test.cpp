@@ -242,15 +242,15 @@ TEST(TablesStress, SixteenThreadsInsertRemoveAndHandOffExactCounts) {
   // No lost counter updates on the shared callsites.
   for (uint32_t c = 1; c <= kCallsites; ++c) {
     const Callsite& s = sites.entry(c);
-    EXPECT_EQ(s.total_allocs.load(), sum[c].allocs) << "callsite " << c;
-    EXPECT_EQ(s.total_bytes.load(), sum[c].alloc_bytes) << "callsite " << c;
+    EXPECT_EQ(s.allocations(), sum[c].allocs) << "callsite " << c;
+    EXPECT_EQ(s.allocated_bytes(), sum[c].alloc_bytes) << "callsite " << c;
     EXPECT_EQ(s.live_blocks(), int64_t(sum[c].allocs - sum[c].frees)) << "callsite " << c;
     EXPECT_EQ(s.live_blocks(), live_blocks[c]) << "callsite " << c;
     EXPECT_EQ(s.live_bytes(), live_bytes[c]) << "callsite " << c;
-    EXPECT_GE(s.peak_live_bytes.load(), s.live_bytes()) << "callsite " << c;
-    EXPECT_LE(uint64_t(s.peak_live_bytes.load()), s.total_bytes.load()) << "callsite " << c;
+    EXPECT_GE(s.peak(), s.live_bytes()) << "callsite " << c;
+    EXPECT_LE(uint64_t(s.peak()), s.allocated_bytes()) << "callsite " << c;
   }
-  EXPECT_EQ(sites.entry(CallsiteTable::kOverflow).total_allocs.load(), 0u);
+  EXPECT_EQ(sites.entry(CallsiteTable::kOverflow).allocations(), 0u);
   EXPECT_GT(total_ops, 0u);
 }
 
@@ -349,13 +349,13 @@ TEST(TablesStress, PhasedInsertsThenCrossThreadFreesExactCounts) {
   uint64_t allocs = 0;
   for (uint32_t c = 1; c <= kCallsites; ++c) {
     const Callsite& s = sites.entry(c);
-    EXPECT_EQ(s.total_allocs.load(), expected_cs[c].allocs) << "callsite " << c;
-    EXPECT_EQ(s.total_bytes.load(), expected_cs[c].alloc_bytes) << "callsite " << c;
+    EXPECT_EQ(s.allocations(), expected_cs[c].allocs) << "callsite " << c;
+    EXPECT_EQ(s.allocated_bytes(), expected_cs[c].alloc_bytes) << "callsite " << c;
     EXPECT_EQ(expected_cs[c].frees, expected_cs[c].allocs) << "callsite " << c;
     EXPECT_EQ(expected_cs[c].free_bytes, expected_cs[c].alloc_bytes) << "callsite " << c;
     EXPECT_EQ(s.live_blocks(), 0) << "callsite " << c;
     EXPECT_EQ(s.live_bytes(), 0) << "callsite " << c;
-    allocs += s.total_allocs.load();
+    allocs += s.allocations();
   }
   EXPECT_EQ(allocs, uint64_t(rounds) * kThreads * per_thread);
 }
@@ -376,13 +376,13 @@ TEST(TablesStress, SharedCallsiteCountersLoseNoUpdates) {
     });
   for (auto& th : threads) th.join();
   const uint64_t bytes = uint64_t(per_thread) * (kThreads * (kThreads + 1) / 2);
-  EXPECT_EQ(c.total_allocs.load(), uint64_t(per_thread) * kThreads);
-  EXPECT_EQ(c.total_bytes.load(), bytes);
+  EXPECT_EQ(c.allocations(), uint64_t(per_thread) * kThreads);
+  EXPECT_EQ(c.allocated_bytes(), bytes);
   EXPECT_EQ(c.live_blocks(), 0);
   EXPECT_EQ(c.live_bytes(), 0);
   // Thread 16 alone reached 16 * per_thread live bytes before its first free.
-  EXPECT_GE(c.peak_live_bytes.load(), int64_t(per_thread) * kThreads);
-  EXPECT_LE(uint64_t(c.peak_live_bytes.load()), bytes);
+  EXPECT_GE(c.peak(), int64_t(per_thread) * kThreads);
+  EXPECT_LE(uint64_t(c.peak()), bytes);
 }
 
 TEST(TablesStress, SixteenThreadsInternTheSameThousandStacks) {
