@@ -35,7 +35,7 @@ struct alignas(64) Callsite {
   // the fields above. Stays 0 for an entry abandoned after losing the race for its hash.
   std::atomic<uint32_t> published;
   // With one shard in use (a single thread) the peak is exact from that shard alone; with
-  // several it sums them, a free or two late at most.
+  // several, each thread checks the sum of the shards on every kPeakSampling-th allocation.
   std::atomic<int64_t> peak_live_bytes;
   std::atomic<uint32_t> shards_used;
 
@@ -56,16 +56,24 @@ struct alignas(64) Callsite {
     std::atomic<uint64_t> freed_bytes;
   };
   static constexpr uint32_t kShards = 4;
+  static constexpr uint64_t kPeakSampling = 16;
   Shard shards[kShards];
 
   void on_alloc(uint64_t size) {
     uint32_t k = counter_shard();
     Shard& s = shards[k];
-    s.allocs.fetch_add(1, std::memory_order_relaxed);
+    uint64_t nth = s.allocs.fetch_add(1, std::memory_order_relaxed);
     uint64_t allocated = s.bytes.fetch_add(size, std::memory_order_relaxed) + size;
     uint32_t used = note_shard(k);
-    int64_t now = used == (1u << k) ? int64_t(allocated - s.freed_bytes.load(std::memory_order_relaxed))
-                                    : live_bytes();
+    int64_t now;
+    if (used == (1u << k)) {
+      now = int64_t(allocated - s.freed_bytes.load(std::memory_order_relaxed));
+    } else {
+      // Summing reads the other threads' shard lines, which they keep writing: done on every
+      // allocation it would pass those lines back and forth again. Sampled instead.
+      if (nth % kPeakSampling) return;
+      now = live_bytes();
+    }
     if (now > peak_live_bytes.load(std::memory_order_relaxed)) {
       int64_t peak = peak_live_bytes.load(std::memory_order_relaxed);
       while (now > peak && !peak_live_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
@@ -86,7 +94,11 @@ struct alignas(64) Callsite {
   uint64_t allocations() const { return total(&Shard::allocs); }
   uint64_t allocated_bytes() const { return total(&Shard::bytes); }
   uint64_t frees() const { return total(&Shard::freed_blocks); }
-  int64_t peak() const { return peak_live_bytes.load(std::memory_order_relaxed); }
+  // Never below what is live now, even when the last allocations' checks were sampled out.
+  int64_t peak() const {
+    int64_t p = peak_live_bytes.load(std::memory_order_relaxed), now = live_bytes();
+    return p > now ? p : now;
+  }
   void reset_counters() {
     for (Shard& s : shards) {
       s.allocs.store(0, std::memory_order_relaxed);

@@ -132,7 +132,7 @@ TEST(LiveTableTest, RemoveWithNullOutStillRemoves) {
 
 TEST(LiveTableTest, CollidingAddressesFillOneWindowThenGrowToSecondAndThirdLevel) {
   // 65 addresses with the same top 17 hash bits share their window in levels 0 and 1 (which
-  // use the top 12 and 13 bits): 32 fit level 0, 32 level 1, the last one needs level 2. Each
+  // use the top 14 and 15 bits): 32 fit level 0, 32 level 1, the last one needs level 2. Each
   // level is twice the size of the one before.
   std::vector<uintptr_t> a = colliding_addresses(0x1234, 17, 65);
   ScopedLiveTable s;
