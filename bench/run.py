@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Benchmark: baseline vs libleak vs heaptrack, side by side in one run; prints markdown tables.
 
-usage: bench/run.py [BUILD_DIR] [--reps N] [--variants] [--keep]
+usage: bench/run.py [BUILD_DIR] [--reps N] [--variants] [--keep] [--python PATH ...]
 BUILD_DIR (default /work/main/build) must hold libleak.so and leakreport. The script installs
 nothing: it compiles the workloads with gcc into a scratch directory and needs `heaptrack` on PATH
 (Debian package heaptrack; its column is skipped with a note when it is missing).
@@ -167,7 +167,7 @@ def main_table(rows):
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for workload, name, m, base, trace_bytes, report_s in rows:
         ratio = m.wall / base.wall
-        target = TARGET_RATIO.get(workload) if name == "libleak" else None
+        target = TARGET_RATIO.get(workload.split(" (")[0]) if name == "libleak" else None
         ok = None if target is None else ratio <= target
         trace_ok = None if name != "libleak" or trace_bytes is None else trace_bytes <= TARGET_TRACE_BYTES
         if isinstance(report_s, float):
@@ -200,6 +200,8 @@ def main():
     ap.add_argument("--variants", action="store_true",
                     help="also run libleak with LIBLEAK_DEPTH=8, LIBLEAK_INTERVAL_MS=0, LIBLEAK_SCAN=0 on the C workloads")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory (traces, logs)")
+    ap.add_argument("--python", action="append", default=[], metavar="PATH",
+                    help="also run the Python workload with this interpreter (repeatable), e.g. a pyenv 3.13")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     LIBLEAK, LEAKREPORT = os.path.join(build, "libleak.so"), os.path.join(build, "leakreport")
@@ -228,6 +230,10 @@ def run_all(args, progs, work, have_heaptrack):
         ("c 2 threads", [progs["c_workload"], "2"], {}),
         ("python", [PYTHON, os.path.join(HERE, "py_workload.py")], py),
     ]
+    for interpreter in args.python:
+        version = subprocess.run([interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                 check=True, capture_output=True, text=True).stdout.strip()
+        workloads.append((f"python ({version})", [interpreter, os.path.join(HERE, "py_workload.py")], py))
     rows, extra = [], []
     started = time.monotonic()
     for workload, prog, env in workloads:
