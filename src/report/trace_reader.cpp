@@ -105,7 +105,7 @@ struct Pending {
   std::vector<trace::MarkLiveRecord> mark_live;
   std::vector<std::pair<size_t, uint64_t>> native_leaves;  // callsite index, leaf node + 1
   std::vector<PythonTreeStack> python_leaves;
-  std::string python_blob;
+  std::shared_ptr<const std::string> python_blob;  // also kept in Trace::python_strings
   std::vector<trace::NativeNode> native_nodes;
   std::vector<trace::PythonNode> python_nodes;
 };
@@ -248,22 +248,23 @@ void parse_marks(std::span<const std::byte> payload, Trace& out, Pending& pendin
 
 // A NUL-terminated string at `offset` of the Python string blob; the record that refers to it is
 // `owner` `index` ("python stack 3") in errors.
-std::string blob_string(std::string_view blob, uint32_t offset, const char* owner, uint64_t index,
-                        const char* what) {
+std::string_view blob_string(std::string_view blob, uint32_t offset, const char* owner, uint64_t index,
+                             const char* what) {
   size_t end = offset < blob.size() ? blob.find('\0', offset) : std::string_view::npos;
   if (end == std::string_view::npos) {
     throw Error(fmt::format("{} {} has a {} at offset {} outside the {}-byte string blob "
                             "or not NUL-terminated", owner, index, what, offset, blob.size()));
   }
-  return std::string(blob.substr(offset, end - offset));
+  return blob.substr(offset, end - offset);
 }
 
-void parse_python(std::span<const std::byte> payload, Pending& pending) {
+void parse_python(std::span<const std::byte> payload, Trace& out, Pending& pending) {
   Cursor c(payload, "python section");
   auto h = c.take<trace::PythonHeader>();
   auto raw = c.need(h.strings_bytes);
-  std::string_view blob(reinterpret_cast<const char*>(raw.data()), raw.size());
-  pending.python_blob.assign(blob);
+  pending.python_blob = std::make_shared<const std::string>(reinterpret_cast<const char*>(raw.data()), raw.size());
+  out.python_strings.push_back(pending.python_blob);
+  std::string_view blob = *pending.python_blob;
   c.align8();
   if (h.stack_count > c.remaining() / sizeof(trace::PythonStackRecord)) {
     throw Error(fmt::format("python section is truncated: {} stacks do not fit", h.stack_count));
@@ -299,6 +300,7 @@ void attach_pending(Pending& pending, Trace& out) {
     walk_tree(pending.native_nodes, "native", leaf, cs.record.depth, cs.record.stack_hash,
               [&](uint64_t, const trace::NativeNode& n) { cs.frames.push_back(n.ip); });
   }
+  std::string_view blob = pending.python_blob ? std::string_view(*pending.python_blob) : std::string_view();
   for (const auto& s : pending.python_leaves) {
     if (s.count > kMaxDepth) {
       throw Error(fmt::format("python stack 0x{:x} has {} frames (more than {})", s.stack_hash, s.count, kMaxDepth));
@@ -308,8 +310,8 @@ void attach_pending(Pending& pending, Trace& out) {
               [&](uint64_t node, const trace::PythonNode& n) {
                 const char* owner = "python stack tree node";
                 frames.push_back({n.frame.native_index, n.frame.line,
-                                  blob_string(pending.python_blob, n.frame.file, owner, node, "file name"),
-                                  blob_string(pending.python_blob, n.frame.function, owner, node, "function name")});
+                                  blob_string(blob, n.frame.file, owner, node, "file name"),
+                                  blob_string(blob, n.frame.function, owner, node, "function name")});
               });
     pending.python.emplace_back(s.stack_hash, std::move(frames));
   }
@@ -432,7 +434,7 @@ Trace parse_trace(std::span<const std::byte> bytes) {
         break;
       }
       case trace::kMarks: parse_marks(payload, out, pending); break;
-      case trace::kPython: parse_python(payload, pending); break;
+      case trace::kPython: parse_python(payload, out, pending); break;
       case trace::kStackTree: parse_stack_tree(payload, pending); break;
     }
   }

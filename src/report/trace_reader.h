@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,8 +28,10 @@ struct Module {
 struct PythonFrameInfo {
   uint32_t native_index = UINT32_MAX;  // index into Callsite::frames of the eval loop running it
   int32_t line = 0;                    // <= 0: unknown
-  std::string file;                    // "" unknown
-  std::string function;                // qualified name, "" unknown
+  // Views into Trace::python_strings (a trace has tens of thousands of Python frames naming a
+  // few hundred files and functions: copying each name was most of leakreport's time on them).
+  std::string_view file;               // "" unknown
+  std::string_view function;           // qualified name, "" unknown
 };
 
 // Live blocks of a callsite allocated after a mark (kMarks section).
@@ -70,6 +73,8 @@ struct Trace {
   std::optional<Timeline> timeline;
   std::optional<trace::StatsRecord> stats;
   std::vector<Mark> marks;
+  // The Python section's string blobs, shared by copies of the trace: PythonFrameInfo views them.
+  std::vector<std::shared_ptr<const std::string>> python_strings;
 };
 
 // Parses a whole trace held in memory. Throws Error on any inconsistency.
