@@ -74,18 +74,14 @@ struct alignas(64) Callsite {
       if (nth % kPeakSampling) return;
       now = live_bytes();
     }
-    if (now > peak_live_bytes.load(std::memory_order_relaxed)) {
-      int64_t peak = peak_live_bytes.load(std::memory_order_relaxed);
-      while (now > peak && !peak_live_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-      }
-    }
+    atomic_raise(peak_live_bytes, now);
   }
   void on_free(uint64_t size) {
     uint32_t k = counter_shard();
     Shard& s = shards[k];
-    s.freed_blocks.fetch_add(1, std::memory_order_relaxed);
+    // The shard's first count sets its bit; later frees need not read the first line for it.
+    if (s.freed_blocks.fetch_add(1, std::memory_order_relaxed) == 0) note_shard(k);
     s.freed_bytes.fetch_add(size, std::memory_order_relaxed);
-    note_shard(k);
   }
   // Read every shard's freed counts before any allocated count: a block is always counted
   // allocated before it is counted freed, so the differences never go negative.
@@ -124,18 +120,15 @@ struct alignas(64) Callsite {
   }
   // Sums over the shards in use only: readers of every callsite (the timeline, the writer) touch
   // one counter line per thread that used it, not all of them.
-  uint64_t total(std::atomic<uint64_t> Shard::*field) const {
+  uint64_t total(std::atomic<uint64_t> Shard::*field, std::memory_order order = std::memory_order_relaxed) const {
     uint64_t t = 0;
     for (uint32_t used = shards_used.load(std::memory_order_acquire); used; used &= used - 1)
-      t += (shards[__builtin_ctz(used)].*field).load(std::memory_order_relaxed);
+      t += (shards[__builtin_ctz(used)].*field).load(order);
     return t;
   }
   uint64_t sum(std::atomic<uint64_t> Shard::*in, std::atomic<uint64_t> Shard::*out) const {
-    uint64_t gone = 0, came = 0;
-    uint32_t used = shards_used.load(std::memory_order_acquire);
-    for (uint32_t u = used; u; u &= u - 1) gone += (shards[__builtin_ctz(u)].*out).load(std::memory_order_acquire);
-    for (uint32_t u = used; u; u &= u - 1) came += (shards[__builtin_ctz(u)].*in).load(std::memory_order_acquire);
-    return came - gone;
+    uint64_t gone = total(out, std::memory_order_acquire);
+    return total(in, std::memory_order_acquire) - gone;
   }
 };
 

@@ -35,6 +35,14 @@ void log_line(const char* a, const char* b = nullptr, const char* c = nullptr, c
 // getenv without locale or allocation: scans environ directly.
 const char* env_get(const char* name);
 
+// Raises an atomic maximum to `v` if it is higher; `order` applies to the successful store.
+template <class T>
+inline void atomic_raise(std::atomic<T>& max, T v, std::memory_order order = std::memory_order_relaxed) {
+  T cur = max.load(std::memory_order_relaxed);
+  while (v > cur && !max.compare_exchange_weak(cur, v, order, std::memory_order_relaxed)) {
+  }
+}
+
 // ---- config.cpp ------------------------------------------------------------------------------
 struct Config {
   char output[512];         // LIBLEAK_OUTPUT template, "%p" expands to the pid

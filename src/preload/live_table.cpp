@@ -28,9 +28,7 @@ LiveSlot* LiveTable::level(int l) {
   if (!fresh) return nullptr;
   // Release: a thread that sees the pointer must see the zeroed (empty) slots behind it.
   if (levels_[l].compare_exchange_strong(slots, fresh, std::memory_order_acq_rel)) {
-    int top = top_.load(std::memory_order_relaxed);
-    while (top < l && !top_.compare_exchange_weak(top, l, std::memory_order_release)) {
-    }
+    atomic_raise(top_, l, std::memory_order_release);
     return fresh;
   }
   sys_unmap(fresh, bytes);  // another thread mapped it first

@@ -36,10 +36,7 @@ bool g_live_key_ok = false;
 
 void publish_live() {
   int64_t before = g_counters.live_bytes.fetch_add(t_live.pending, std::memory_order_relaxed);
-  int64_t high = before + t_live.pending_max;
-  int64_t peak = g_counters.peak_live_bytes.load(std::memory_order_relaxed);
-  while (high > peak && !g_counters.peak_live_bytes.compare_exchange_weak(peak, high, std::memory_order_relaxed)) {
-  }
+  atomic_raise(g_counters.peak_live_bytes, before + t_live.pending_max);
   t_live.pending = t_live.pending_max = 0;
 }
 
