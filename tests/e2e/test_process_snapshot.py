@@ -15,10 +15,13 @@ INCLUDE = os.path.join(PROGRAMS, "..", "..", "..", "include")
 
 
 def after_mark(report, function, mark=0):
-    """(bytes, blocks) blamed on `function` allocated after mark `mark` and still live."""
-    found = [a for l in report["leaks"] if l["frames"] and l["frames"][l["blame"]].get("function") == function
-             for a in l["after_marks"] if a["mark"] == mark]
-    return sum(a["bytes"] for a in found), sum(a["blocks"] for a in found)
+    """(bytes, blocks) blamed on `function` allocated after mark `mark` and still live.
+    after_marks are per callsite: a callsite split into entries by verdict (some of its blocks
+    still pointed to, say) repeats them in each entry, so each callsite counts once."""
+    found = {l["stack_hash"]: a for l in report["leaks"]
+             if l["frames"] and l["frames"][l["blame"]].get("function") == function
+             for a in l["after_marks"] if a["mark"] == mark}
+    return sum(a["bytes"] for a in found.values()), sum(a["blocks"] for a in found.values())
 
 
 class Snapshot(ProcessScenario):
