@@ -1,5 +1,7 @@
-// Live-block table: address -> (size, callsite, birth epoch) for every tracked allocation.
-// Runs inside malloc/free: lock-free, memory from mmap only, never touches the program's memory.
+// Hashed live-block table: address -> (size, callsite, birth epoch) for the tracked allocations the
+// address index (address_index.h) does not hold: blocks above 256 bytes and the rare small block
+// whose granule is taken. Runs inside malloc/free: lock-free, memory from mmap only, never touches
+// the program's memory.
 //
 // The table is a list of levels, each an open-addressed array of 16-byte slots with a bounded
 // probe window. Level i holds kLevel0Slots << i slots. Inserts go to the newest level; an insert

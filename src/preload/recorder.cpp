@@ -10,7 +10,7 @@
 
 namespace libleak {
 
-LiveTable g_live;
+LiveBlocks g_live;
 CallsiteTable g_callsites;
 Counters g_counters;
 uint64_t g_start_ms = 0;
@@ -111,7 +111,7 @@ static uint32_t unwind_to_interpreter(uintptr_t* frames, uint32_t max) {
 
 void record_alloc(void* p, size_t size, uint32_t domain) {
   if (!p || !recorder_ready()) return;
-  g_live.prefetch(reinterpret_cast<uintptr_t>(p));  // its cache miss overlaps the unwinding
+  g_live.prefetch(reinterpret_cast<uintptr_t>(p), size);  // its cache miss overlaps the unwinding
   uintptr_t frames[256];
   NewCallsite fresh{nullptr};
   PythonCapture py;

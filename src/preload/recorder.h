@@ -4,11 +4,11 @@
 
 #include "callsite_table.h"
 #include "internal.h"
-#include "live_table.h"
+#include "address_index.h"
 
 namespace libleak {
 
-extern LiveTable g_live;
+extern LiveBlocks g_live;
 extern CallsiteTable g_callsites;
 extern uint64_t g_start_ms;  // CLOCK_MONOTONIC_COARSE at start-up: epoch 0 begins here
 extern uint32_t g_fork_gen;  // how many forks deep this process is; blocks with a lower one are inherited

@@ -1,0 +1,102 @@
+// Address index implementation; see address_index.h for the design. Runs inside malloc/free.
+#include "address_index.h"
+
+#include "internal.h"
+
+namespace libleak {
+
+AddressIndex::Leaf* AddressIndex::make_leaf(uintptr_t address) {
+  if (address >> kAddressBits) return nullptr;
+  std::atomic<Leaf*>* dir = directory_.load(std::memory_order_acquire);
+  if (!dir) {
+    // 16 MiB of address space; only the pages of regions in use are ever touched.
+    auto* fresh = static_cast<std::atomic<Leaf*>*>(sys_map(kDirectorySlots * sizeof(std::atomic<Leaf*>)));
+    if (!fresh) return nullptr;
+    if (directory_.compare_exchange_strong(dir, fresh, std::memory_order_acq_rel)) {
+      dir = fresh;
+    } else {
+      sys_unmap(fresh, kDirectorySlots * sizeof(std::atomic<Leaf*>));
+    }
+  }
+  std::atomic<Leaf*>& entry = dir[address >> kRegionLog2];
+  Leaf* leaf = entry.load(std::memory_order_acquire);
+  if (leaf) return leaf;
+  // Claim a place in the leaf list before publishing, so for_each can never miss a leaf that
+  // holds blocks. A thread that loses the race below leaves its empty leaf in the list: walking
+  // it finds no touched page, and unmapping it could pull it from under a concurrent walk.
+  if (leaf_count_.load(std::memory_order_relaxed) >= kMaxLeaves) return nullptr;
+  uint32_t n = leaf_count_.fetch_add(1, std::memory_order_relaxed);
+  if (n >= kMaxLeaves) return nullptr;
+  auto* fresh = static_cast<Leaf*>(sys_map(sizeof(Leaf)));
+  if (!fresh) return nullptr;
+  fresh->base = (address >> kRegionLog2) << kRegionLog2;
+  leaves_[n].store(fresh, std::memory_order_release);
+  if (entry.compare_exchange_strong(leaf, fresh, std::memory_order_acq_rel)) return fresh;
+  return leaf;
+}
+
+bool AddressIndex::insert(uintptr_t address, uint64_t size, uint32_t callsite, uint32_t epoch, uint32_t fork_gen) {
+  if (size > kMaxSize || callsite > LiveTable::kMaxCallsite) return false;
+  auto* leaf = const_cast<Leaf*>(leaf_of(address));
+  if (!LIBLEAK_LIKELY(leaf)) leaf = make_leaf(address);
+  if (!leaf) return false;
+  uint64_t i = slot_of(address);
+  std::atomic<uint64_t>& word = leaf->touched[i / kPageSlots / 64];
+  uint64_t bit = page_bit(i);
+  if (!(word.load(std::memory_order_relaxed) & bit)) word.fetch_or(bit, std::memory_order_release);
+  uint64_t fg = fork_gen < LiveTable::kMaxForkGen ? fork_gen : LiveTable::kMaxForkGen;
+  uint64_t v = kValid | (fg << 59) | (uint64_t(epoch & 0xffff) << 43) | (uint64_t(callsite) << 20) | (size << 5) |
+               (address & 31);
+  uint64_t expected = 0;
+  return leaf->slots[i].compare_exchange_strong(expected, v, std::memory_order_release, std::memory_order_relaxed);
+}
+
+bool AddressIndex::remove(uintptr_t address, LiveBlock* out) {
+  auto* leaf = const_cast<Leaf*>(leaf_of(address));
+  if (!leaf) return false;
+  uint64_t i = slot_of(address);
+  if (!written(*leaf, i)) return false;
+  std::atomic<uint64_t>& slot = leaf->slots[i];
+  uint64_t v = slot.load(std::memory_order_acquire);
+  // Another block of the same granule, or none: the address may be in the hashed table. A
+  // concurrent free of the same pointer (a double free in the program) loses the swap.
+  if (!v || (v & 31) != (address & 31)) return false;
+  if (!slot.compare_exchange_strong(v, 0, std::memory_order_acq_rel)) return false;
+  if (out) *out = decode(leaf->base, i, v);
+  return true;
+}
+
+bool AddressIndex::find(uintptr_t address, LiveBlock* out) const {
+  const Leaf* leaf = leaf_of(address);
+  if (!leaf) return false;
+  uint64_t i = slot_of(address);
+  if (!written(*leaf, i)) return false;
+  uint64_t v = leaf->slots[i].load(std::memory_order_acquire);
+  if (!v || (v & 31) != (address & 31)) return false;
+  if (out) *out = decode(leaf->base, i, v);
+  return true;
+}
+
+void AddressIndex::prefetch(uintptr_t address) const {
+  if (const Leaf* leaf = leaf_of(address)) __builtin_prefetch(&leaf->slots[slot_of(address)], 1);
+}
+
+size_t AddressIndex::mapped_bytes() const {
+  size_t total = 0;
+  uint32_t n = leaf_count_.load(std::memory_order_acquire);
+  for (uint32_t l = 0; l < n && l < kMaxLeaves; ++l) {
+    const Leaf* leaf = leaves_[l].load(std::memory_order_acquire);
+    if (!leaf) continue;
+    total += offsetof(Leaf, slots);
+    for (const auto& w : leaf->touched) total += size_t(__builtin_popcountll(w.load())) * kPageSlots * sizeof(uint64_t);
+  }
+  return total;
+}
+
+void AddressIndex::reset_for_tests() {
+  uint32_t n = leaf_count_.exchange(0);
+  for (uint32_t l = 0; l < n && l < kMaxLeaves; ++l) sys_unmap(leaves_[l].exchange(nullptr), sizeof(Leaf));
+  sys_unmap(directory_.exchange(nullptr), kDirectorySlots * sizeof(std::atomic<Leaf*>));
+}
+
+}  // namespace libleak
