@@ -92,13 +92,22 @@ bool has_data(const Callsite& c) {
 
 // The stack trees of every callsite worth writing, built once per trace write. Leaves are indexed
 // by callsite id (0: no frames).
+// The callsites this write lists, fixed once per write: threads keep adding callsites while it
+// runs, and every section must agree on the set (the Python section counts its records before
+// writing them; the leaf arrays are as long as the count was). Later ones go in the next write.
+// Their stacks as trees of distinct (parent, frame) nodes; leaves indexed by callsite id (0: no
+// frames).
 struct Trees {
   StackTree native, python;
+  uint8_t* listed = nullptr;  // had data when the write began
   uint32_t* native_leaf = nullptr;
   uint32_t* python_leaf = nullptr;
-  uint64_t leaf_bytes = 0;
-  bool ok = false;
+  uint32_t count = 0;  // callsites when the write began: the arrays' length
+  uint64_t leaf_bytes = 0, listed_bytes = 0;
+  bool ok = false;  // trees built: listed callsites refer to their leaves
+  bool lists(uint32_t i) const { return listed && i < count && listed[i]; }
   ~Trees() {
+    sys_unmap(listed, listed_bytes);
     sys_unmap(native_leaf, leaf_bytes);
     sys_unmap(python_leaf, leaf_bytes);
   }
@@ -106,10 +115,15 @@ struct Trees {
 
 void build_trees(Trees& t) {
   uint32_t n = g_callsites.count();
+  t.count = n;
+  t.listed_bytes = (uint64_t(n) + 4095) & ~uint64_t(4095);
+  t.listed = static_cast<uint8_t*>(sys_map(t.listed_bytes));
+  if (!t.listed) return;
   uint64_t native_frames = 0, python_frames = 0;
   for (uint32_t i = 0; i < n; ++i) {
     const Callsite& c = g_callsites.entry(i);
     if (!has_data(c)) continue;
+    t.listed[i] = 1;
     native_frames += c.depth;
     if (python_frames_of(c)) python_frames += c.py_count;
   }
@@ -119,8 +133,8 @@ void build_trees(Trees& t) {
   static_assert(sizeof(PythonFrame) == 2 * sizeof(uint64_t));
   t.ok = t.native_leaf && t.python_leaf && t.native.init(native_frames, 1) && t.python.init(python_frames, 2);
   for (uint32_t i = 0; t.ok && i < n; ++i) {
+    if (!t.listed[i]) continue;
     const Callsite& c = g_callsites.entry(i);
-    if (!has_data(c)) continue;
     t.native_leaf[i] = t.native.add_stack(g_callsites.frames(c), c.depth);
     if (const PythonFrame* py = python_frames_of(c))
       t.python_leaf[i] = t.python.add_stack(reinterpret_cast<const uint64_t*>(py), c.py_count);
@@ -148,14 +162,14 @@ void write_tree(FileSink& out, const Trees& t) {
 }
 
 void write_callsites(FileSink& out, const Trees& trees) {
-  uint32_t n = g_callsites.count();
+  uint32_t n = trees.count;
   uint32_t epoch_count = uint32_t(current_epoch()) + 1;
   uint64_t born_bytes;
   uint32_t* born = born_histograms(n, epoch_count, &born_bytes);
   uint64_t at = out.begin_zlib(t::kCallsites);
   for (uint32_t i = 0; i < n; ++i) {
     const Callsite& c = g_callsites.entry(i);
-    if (!has_data(c)) continue;
+    if (trees.listed ? !trees.lists(i) : !has_data(c)) continue;
     t::CallsiteRecord r{};
     r.stack_hash = c.hash;
     r.total_allocs = c.allocations();
@@ -226,9 +240,10 @@ void write_timeline(FileSink& out) {
 }
 
 void write_python(FileSink& out, const Trees& trees) {
-  if (!python_frames_enabled()) return;
-  uint32_t n = g_callsites.count(), stacks = 0;
-  for (uint32_t i = 0; i < n; ++i) stacks += has_data(g_callsites.entry(i)) && python_frames_of(g_callsites.entry(i));
+  // Without the fixed list (no memory for it) the count could disagree with the records.
+  if (!python_frames_enabled() || !trees.listed) return;
+  uint32_t n = trees.count, stacks = 0;
+  for (uint32_t i = 0; i < n; ++i) stacks += trees.lists(i) && python_frames_of(g_callsites.entry(i));
   uint32_t blob_bytes;
   const char* blob = python_strings(&blob_bytes);
   uint64_t at = out.begin_zlib(t::kPython);
@@ -239,7 +254,7 @@ void write_python(FileSink& out, const Trees& trees) {
   for (uint32_t i = 0; i < n; ++i) {
     const Callsite& c = g_callsites.entry(i);
     const PythonFrame* frames = python_frames_of(c);
-    if (!has_data(c) || !frames) continue;
+    if (!trees.lists(i) || !frames) continue;
     t::PythonStackRecord r{c.hash, c.py_count, trees.ok ? trees.python_leaf[i] : 0};
     out.put(&r, sizeof r);
     static_assert(sizeof(PythonFrame) == sizeof(t::PythonFrameRecord));
