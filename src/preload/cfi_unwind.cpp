@@ -391,14 +391,11 @@ void cfi_unwind_forget() {
 
 uint64_t cfi_unwind_fallbacks() { return g_fallbacks.load(std::memory_order_relaxed); }
 
-LIBLEAK_NOINLINE int cfi_backtrace(uintptr_t* out, int max, uintptr_t stop_lo, uintptr_t stop_hi) {
-  if (!g_cache) return -1;
-  uintptr_t ip, sp, bp;
-  // This function's own address and registers at one instruction: the walk starts from a state
-  // its unwind rules describe exactly.
-  asm volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(ip), "=r"(sp), "=r"(bp));
-  uintptr_t lookup = ip;  // return addresses are looked up one byte back, inside the call
-  int n = 0;
+namespace {
+// The walk from a frame at code address `lookup` (its pc, or a return address minus one) with
+// registers sp and bp; out[0, n) already holds what the caller found.
+__attribute__((always_inline)) inline int walk(uintptr_t lookup, uintptr_t sp, uintptr_t bp, uintptr_t* out, int n,
+                                               int max, uintptr_t stop_lo, uintptr_t stop_hi) {
   while (n < max) {
     uint32_t r = rule_for(lookup);
     if (r & kRuleGiveUp) break;
@@ -410,16 +407,33 @@ LIBLEAK_NOINLINE int cfi_backtrace(uintptr_t* out, int max, uintptr_t stop_lo, u
       if (at < sp) break;
       bp = *reinterpret_cast<const uintptr_t*>(at);
     }
-    ip = *reinterpret_cast<const uintptr_t*>(cfa - 8);
+    uintptr_t ip = *reinterpret_cast<const uintptr_t*>(cfa - 8);
     sp = cfa;
     if (ip == 0) return n;
     out[n++] = ip;
-    lookup = ip - 1;
+    lookup = ip - 1;  // return addresses are looked up one byte back, inside the call
     if (lookup - stop_lo < stop_hi - stop_lo) return n;
   }
   if (n == max) return n;
   g_fallbacks.fetch_add(1, std::memory_order_relaxed);
   return -1;
+}
+}  // namespace
+
+LIBLEAK_NOINLINE int cfi_backtrace(uintptr_t* out, int max, uintptr_t stop_lo, uintptr_t stop_hi) {
+  if (!g_cache) return -1;
+  uintptr_t ip, sp, bp;
+  // This function's own address and registers at one instruction: the walk starts from a state
+  // its unwind rules describe exactly.
+  asm volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(ip), "=r"(sp), "=r"(bp));
+  return walk(ip, sp, bp, out, 0, max, stop_lo, stop_hi);
+}
+
+int cfi_backtrace_from(const CallerFrame& from, uintptr_t* out, int max, uintptr_t stop_lo, uintptr_t stop_hi) {
+  if (!g_cache || max <= 0 || from.ip == 0) return -1;
+  out[0] = from.ip;
+  if (from.ip - 1 - stop_lo < stop_hi - stop_lo) return 1;
+  return walk(from.ip - 1, from.sp, from.bp, out, 1, max, stop_lo, stop_hi);
 }
 
 }  // namespace libleak

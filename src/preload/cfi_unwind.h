@@ -24,6 +24,14 @@ bool cfi_unwind_init();
 // -1 when a frame needs libunwind. With a stop range, the walk also ends after the first return
 // address inside [stop_lo, stop_hi) (for Python: the innermost interpreter loop).
 int cfi_backtrace(uintptr_t* out, int max, uintptr_t stop_lo = 0, uintptr_t stop_hi = 0);
+// A frame as it is at a call it made: the return address, the CFA (the stack pointer once the
+// call returns) and rbp at the call. A hook built with frame pointers has its caller's at hand
+// (LIBLEAK_CALLER_FRAME), so walks need not look up rules for libleak's own frames.
+struct CallerFrame {
+  uintptr_t ip, sp, bp;
+};
+// As cfi_backtrace, from that frame: out[0] is from.ip.
+int cfi_backtrace_from(const CallerFrame& from, uintptr_t* out, int max, uintptr_t stop_lo = 0, uintptr_t stop_hi = 0);
 // Forgets every cached rule (after dlclose: a new library may be loaded at the same addresses).
 void cfi_unwind_forget();
 

@@ -52,7 +52,8 @@ void* gmp_alloc(size_t n) {
   void* p = fn(n);
   if (guard.entered() && p) {
     int saved = errno;
-    record_alloc(p, n, kDomainGmp);
+    CallerFrame from = LIBLEAK_CALLER_FRAME();
+    record_alloc(p, n, kDomainGmp, &from);
     errno = saved;
   }
   return p;
@@ -74,7 +75,8 @@ void* gmp_realloc(void* p, size_t old_size, size_t new_size) {
     if (known) record_reattach(p, old);  // failed: p is unchanged and still the program's
   } else {
     if (known) record_settle(old);
-    record_alloc(q, new_size, kDomainGmp);
+    CallerFrame from = LIBLEAK_CALLER_FRAME();
+    record_alloc(q, new_size, kDomainGmp, &from);
   }
   errno = saved;
   return q;

@@ -103,7 +103,7 @@ inline void scrub_scratch_registers() {
 
 // Allocation-path helper: real call, then recording with errno as the real call left it.
 template <class Call>
-inline void* tracked(size_t size, Call call) {
+inline void* tracked(size_t size, const CallerFrame& from, Call call) {
   HookGuard guard;
   void* p = call();
   if (!guard.entered()) {
@@ -112,21 +112,21 @@ inline void* tracked(size_t size, Call call) {
   }
   if (p) {
     int saved = errno;
-    record_alloc(p, size, kDomainMalloc);
+    record_alloc(p, size, kDomainMalloc, &from);
     errno = saved;
     scrub_scratch_registers();
   }
   return p;
 }
 
-void* realloc_tracked(void* p, size_t size) {
+void* realloc_tracked(void* p, size_t size, const CallerFrame& from) {
   if (is_boot(p)) {  // a dlsym-time block moving to the real heap
     void* q = real.malloc(size);
     if (q) {
       size_t old = boot_size(p);
       memcpy(q, p, old < size ? old : size);
       HookGuard guard;
-      if (guard.entered()) record_alloc(q, size, kDomainMalloc);
+      if (guard.entered()) record_alloc(q, size, kDomainMalloc, &from);
     }
     return q;
   }
@@ -135,7 +135,7 @@ void* realloc_tracked(void* p, size_t size) {
     void* q = real.realloc(p, size);
     if (guard.entered() && q) {
       int saved = errno;
-      record_alloc(q, size, kDomainMalloc);
+      record_alloc(q, size, kDomainMalloc, &from);
       errno = saved;
       scrub_scratch_registers();
     }
@@ -151,7 +151,7 @@ void* realloc_tracked(void* p, size_t size) {
     if (known) record_reattach(p, old);  // failed: p is still the program's
   } else {
     if (known) record_settle(old);
-    if (q) record_alloc(q, size, kDomainMalloc);  // realloc(p, 0) returned NULL: only a free
+    if (q) record_alloc(q, size, kDomainMalloc, &from);  // realloc(p, 0) returned NULL: only a free
   }
   errno = saved;
   scrub_scratch_registers();
@@ -168,7 +168,7 @@ LIBLEAK_EXPORT void* malloc(size_t size) {
     resolve_real();
     if (!ready()) return boot_alloc(size, 16);
   }
-  return tracked(size, [&] { return real.malloc(size); });
+  return tracked(size, LIBLEAK_CALLER_FRAME(), [&] { return real.malloc(size); });
 }
 
 LIBLEAK_EXPORT void free(void* p) {
@@ -195,7 +195,7 @@ LIBLEAK_EXPORT void* calloc(size_t count, size_t size) {
     }
   }
   if (__builtin_mul_overflow(count, size, &total)) total = 0;  // the real calloc fails with ENOMEM
-  return tracked(total, [&] { return real.calloc(count, size); });
+  return tracked(total, LIBLEAK_CALLER_FRAME(), [&] { return real.calloc(count, size); });
 }
 
 LIBLEAK_EXPORT void* realloc(void* p, size_t size) {
@@ -207,7 +207,7 @@ LIBLEAK_EXPORT void* realloc(void* p, size_t size) {
       return q;
     }
   }
-  return realloc_tracked(p, size);
+  return realloc_tracked(p, size, LIBLEAK_CALLER_FRAME());
 }
 
 LIBLEAK_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
@@ -225,7 +225,8 @@ LIBLEAK_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
   int rc = real.posix_memalign(out, align, size);
   if (rc == 0 && guard.entered()) {
     int saved = errno;
-    record_alloc(*out, size, kDomainMalloc);
+    CallerFrame from = LIBLEAK_CALLER_FRAME();
+    record_alloc(*out, size, kDomainMalloc, &from);
     errno = saved;
     scrub_scratch_registers();
   }
@@ -237,7 +238,7 @@ LIBLEAK_EXPORT void* aligned_alloc(size_t align, size_t size) {
     resolve_real();
     if (!ready()) return boot_alloc(size, align);
   }
-  return tracked(size, [&] { return real.aligned_alloc(align, size); });
+  return tracked(size, LIBLEAK_CALLER_FRAME(), [&] { return real.aligned_alloc(align, size); });
 }
 
 LIBLEAK_EXPORT void* memalign(size_t align, size_t size) {
@@ -245,12 +246,12 @@ LIBLEAK_EXPORT void* memalign(size_t align, size_t size) {
     resolve_real();
     if (!ready()) return boot_alloc(size, align);
   }
-  return tracked(size, [&] { return real.memalign(align, size); });
+  return tracked(size, LIBLEAK_CALLER_FRAME(), [&] { return real.memalign(align, size); });
 }
 
 LIBLEAK_EXPORT void* valloc(size_t size) {
   if (!ready()) resolve_real();
-  return tracked(size, [&] { return real.valloc(size); });
+  return tracked(size, LIBLEAK_CALLER_FRAME(), [&] { return real.valloc(size); });
 }
 
 LIBLEAK_EXPORT void* pvalloc(size_t size) {
@@ -258,7 +259,7 @@ LIBLEAK_EXPORT void* pvalloc(size_t size) {
   // pvalloc hands out whole pages: the program owns (and may store pointers in) all of them.
   size_t page = size_t(sysconf(_SC_PAGESIZE));
   size_t rounded = size ? (size + page - 1) & ~(page - 1) : page;
-  return tracked(rounded, [&] { return real.pvalloc(size); });
+  return tracked(rounded, LIBLEAK_CALLER_FRAME(), [&] { return real.pvalloc(size); });
 }
 
 LIBLEAK_EXPORT size_t malloc_usable_size(void* p) {

@@ -8,6 +8,8 @@
 
 #include <atomic>
 
+#include "cfi_unwind.h"
+
 #define LIBLEAK_EXPORT extern "C" __attribute__((visibility("default")))
 #define LIBLEAK_NOINLINE __attribute__((noinline))
 #define LIBLEAK_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -87,8 +89,17 @@ class HookGuard {
 
 // ---- recorder.cpp: what the hooks call ---------------------------------------------------------
 enum : uint32_t { kDomainMalloc = 0, kDomainGmp = 1 };
-// Both must be called inside an entered HookGuard.
-void record_alloc(void* p, size_t size, uint32_t domain);
+// A hook's caller as a CallerFrame (cfi_unwind.h), taken in the hook itself. libleak.so is built
+// with frame pointers: rbp+8 holds the return address, rbp+16 is the CFA, [rbp] the caller's rbp.
+#define LIBLEAK_CALLER_FRAME()                                                        \
+  ::libleak::CallerFrame {                                                            \
+    reinterpret_cast<uintptr_t>(__builtin_return_address(0)),                         \
+        reinterpret_cast<uintptr_t>(__builtin_frame_address(0)) + 16,                 \
+        *static_cast<const uintptr_t*>(__builtin_frame_address(0))                    \
+  }
+// Both must be called inside an entered HookGuard. `from`, when given, is the frame that called
+// the hook: the stack walk starts there instead of walking libleak's own frames first.
+void record_alloc(void* p, size_t size, uint32_t domain, const CallerFrame* from = nullptr);
 // Returns true when p was a tracked block (and removes it). Safe for pointers never seen.
 bool record_free(void* p);
 bool recorder_ready();

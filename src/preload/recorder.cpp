@@ -103,21 +103,21 @@ void fill_new_callsite(Callsite& c, const void* arg) {
 // In a Python thread the native frames beyond the innermost _PyEval_EvalFrameDefault are the
 // interpreter running the Python frames the capture already holds: the walk stops there, which
 // spares most of the unwinding of deep interpreter stacks.
-static uint32_t unwind_to_interpreter(uintptr_t* frames, uint32_t max) {
+static uint32_t unwind_to_interpreter(uintptr_t* frames, uint32_t max, const CallerFrame* from) {
   uintptr_t lo, hi;
   python_eval_range(&lo, &hi);
-  return uint32_t(unwind_stack(frames, int(max), lo, hi));
+  return uint32_t(unwind_stack(frames, int(max), from, lo, hi));
 }
 
-void record_alloc(void* p, size_t size, uint32_t domain) {
+void record_alloc(void* p, size_t size, uint32_t domain, const CallerFrame* from) {
   if (!p || !recorder_ready()) return;
   g_live.prefetch(reinterpret_cast<uintptr_t>(p), size);  // its cache miss overlaps the unwinding
   uintptr_t frames[256];
   NewCallsite fresh{nullptr};
   PythonCapture py;
   uint64_t py_hash = python_frames_enabled() ? python_capture(&py) : 0;
-  uint32_t depth = py_hash ? unwind_to_interpreter(frames, g_config.depth)
-                           : uint32_t(unwind_stack(frames, int(g_config.depth)));
+  uint32_t depth = py_hash ? unwind_to_interpreter(frames, g_config.depth, from)
+                           : uint32_t(unwind_stack(frames, int(g_config.depth), from));
   // The innermost interpreter frame's return address says which bytecode instruction made the
   // call; the Python (code, line) pairs already identify the call, so it is left out of the
   // identity: two instructions of one line (in 3.13, a call before and after it is specialized)

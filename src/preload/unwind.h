@@ -14,9 +14,15 @@
 namespace libleak {
 
 // Fills up to `max` return addresses of the caller of the allocation function, innermost first.
-// With a stop range, ends after the first return address inside [stop_lo, stop_hi).
-__attribute__((always_inline)) inline int unwind_stack(uintptr_t* out, int max, uintptr_t stop_lo = 0,
-                                                       uintptr_t stop_hi = 0) {
+// With a stop range, ends after the first return address inside [stop_lo, stop_hi). `from`, the
+// hook's caller, lets the fast walk start there; otherwise (or when it is libleak's own, as when
+// reallocarray calls realloc) the walk starts here and drops libleak's frames.
+__attribute__((always_inline)) inline int unwind_stack(uintptr_t* out, int max, const CallerFrame* from,
+                                                       uintptr_t stop_lo = 0, uintptr_t stop_hi = 0) {
+  if (from && !in_own_module(from->ip)) {
+    int n = cfi_backtrace_from(*from, out, max, stop_lo, stop_hi);
+    if (n >= 0) return n;
+  }
   // Room for libleak's own frames (the hook, the recorder) on top of the requested depth.
   constexpr int kOwnFrames = 4;
   uintptr_t raw[256 + kOwnFrames];

@@ -12,6 +12,8 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "internal.h"  // LIBLEAK_CALLER_FRAME
+
 using libleak::cfi_backtrace;
 
 namespace {
@@ -63,6 +65,34 @@ int compare_ints(const void* x, const void* y) {
 
 Walks g_signal_walks;
 void on_signal(int) { walk_both(&g_signal_walks); }
+
+// Stands for an allocation hook: built with a frame pointer, as all of libleak.so is, it walks
+// from its caller's frame (LIBLEAK_CALLER_FRAME) while libunwind walks from here. The rest of
+// this file is built without frame pointers, like most code the walk goes through.
+struct FromCaller {
+  Walks w;
+  uintptr_t stop_lo = 0, stop_hi = 0;
+  uintptr_t caller_ip = 0;
+};
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) void hook_like(FromCaller* f) {
+  libleak::CallerFrame from = LIBLEAK_CALLER_FRAME();
+  f->caller_ip = from.ip;
+  f->w.fast = libleak::cfi_backtrace_from(from, f->w.a, 128, f->stop_lo, f->stop_hi);
+  f->w.slow = unw_backtrace(reinterpret_cast<void**>(f->w.b), 128);
+  asm volatile("" ::: "memory");
+}
+__attribute__((noinline)) int recurse_to_hook(int n, FromCaller* f) {
+  volatile char pad[16 * (1 + n % 5)];
+  pad[0] = char(n);
+  if (n == 0) hook_like(f);
+  else recurse_to_hook(n - 1, f);
+  return pad[0];
+}
+// One call site for every walk that must be compared by return address.
+__attribute__((noinline)) void run_to_hook(FromCaller* f) {
+  recurse_to_hook(6, f);
+  asm volatile("" ::: "memory");
+}
 
 }  // namespace
 
@@ -138,4 +168,37 @@ TEST(CfiUnwind, ForgetClearsTheCacheAndWalksStillMatch) {
   expect_same_callers(w[1]);
   ASSERT_EQ(w[1].fast, w[0].fast);
   for (int i = 0; i < w[0].fast; ++i) EXPECT_EQ(w[1].a[i], w[0].a[i]) << i;
+}
+
+TEST(CfiUnwind, FromTheHooksCallerMatchesLibunwindPastTheHook) {
+  ASSERT_TRUE(libleak::cfi_unwind_init());
+  FromCaller f;
+  recurse_to_hook(20, &f);
+  // libunwind's entry 0 is its call site in the hook; entry 1, the hook's return address, is
+  // where the walk from the caller begins.
+  ASSERT_GT(f.w.fast, 20);
+  EXPECT_EQ(f.w.a[0], f.caller_ip);
+  ASSERT_EQ(f.w.fast + 1, f.w.slow);
+  for (int i = 0; i < f.w.fast; ++i) EXPECT_EQ(f.w.a[i], f.w.b[i + 1]) << "frame " << i;
+}
+
+TEST(CfiUnwind, FromTheHooksCallerStopsAfterTheStopRange) {
+  ASSERT_TRUE(libleak::cfi_unwind_init());
+  FromCaller probe;
+  run_to_hook(&probe);
+  ASSERT_GT(probe.w.slow, 8);
+  // Stop at the hook's return address, at the recursion's (which repeats: the first one ends
+  // the walk) and at the one into run_to_hook: a one-byte range just before each, as return
+  // addresses are looked up one byte back. The walk ends right after the first match.
+  for (int stop : {1, 3, 8}) {
+    int expected = 1;
+    while (probe.w.b[expected] != probe.w.b[stop]) ++expected;
+    FromCaller f;
+    f.stop_lo = probe.w.b[stop] - 1;
+    f.stop_hi = probe.w.b[stop];
+    run_to_hook(&f);
+    ASSERT_EQ(f.w.fast, expected) << "stop at " << stop;
+    for (int i = 0; i < expected; ++i) EXPECT_EQ(f.w.a[i], probe.w.b[i + 1]) << i;
+  }
+  EXPECT_EQ(probe.w.b[1], probe.caller_ip);
 }
