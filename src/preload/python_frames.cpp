@@ -66,10 +66,25 @@ inline int32_t line_of(uintptr_t code, uintptr_t linetable, int32_t byte_offset)
   return line_of_slow(slot, tag, code, byte_offset);
 }
 
+// The previous capture of this thread, outermost frame first. Between two allocations a thread
+// is usually still inside the same outer calls, so a frame whose (code, line table, instruction)
+// and whose every outer frame match this memo has the line and the hash of its chain already:
+// only the frames that moved since the last allocation pay for a line lookup and a hash step.
+struct CaptureMemo {
+  int count;
+  struct Entry {
+    uintptr_t code, linetable;
+    int32_t offset, line;
+    uint64_t hash;  // of this frame and all outer ones
+  } at[kMaxPythonFrames];
+};
+LIBLEAK_TLS CaptureMemo t_memo;
+
 // Walks the calling thread's frames, innermost first. Groups of frames run by one
 // _PyEval_EvalFrameDefault call end with an `entry` frame: every frame up to 3.10 (each frame has
 // its own call), is_entry in 3.11, and from 3.12 the frame just inside the shim frame each call
-// pushes onto the frame stack (owner FRAME_OWNED_BY_CSTACK).
+// pushes onto the frame stack (owner FRAME_OWNED_BY_CSTACK). The hash folds (code, line) pairs
+// from the outermost frame in, so the memo's hashes stay valid for the frames it shares.
 template <size_t V>
 uint64_t capture(PythonCapture* out) {
   constexpr const PyLayout& L = kPyLayouts[V];
@@ -78,9 +93,11 @@ uint64_t capture(PythonCapture* out) {
   if (!ts) return 0;
   uintptr_t f = field<uintptr_t>(ts, L.ts_frame);
   if constexpr (L.cframe_current >= 0) f = f ? field<uintptr_t>(f, L.cframe_current) : 0;
-  uint64_t h = 0;
   int max = int(g_config.depth) < kMaxPythonFrames ? int(g_config.depth) : kMaxPythonFrames;
-  for (; f && out->count < max; f = field<uintptr_t>(f, L.frame_previous)) {
+  uintptr_t linetable[kMaxPythonFrames];
+  int32_t offsets[kMaxPythonFrames];
+  int n = 0;
+  for (; f && n < max; f = field<uintptr_t>(f, L.frame_previous)) {
     uintptr_t code = field<uintptr_t>(f, L.frame_code);
     int32_t offset;  // PyCode_Addr2Line's byte offset
     bool entry = true;
@@ -88,7 +105,7 @@ uint64_t capture(PythonCapture* out) {
       char owner = field<char>(f, L.frame_owner);
       if constexpr (L.owner_cstack >= 0) {
         if (owner == L.owner_cstack) {
-          if (out->count) out->entry[out->count - 1] = 1;
+          if (n) out->entry[n - 1] = 1;
           continue;
         }
       }
@@ -104,7 +121,7 @@ uint64_t capture(PythonCapture* out) {
       // ends its group, the frame inside it (the last one kept) ends the group instead.
       if (owner != L.owner_generator &&
           instr < first + uintptr_t(field<int32_t>(code, L.code_firsttraceable)) * uintptr_t(L.code_unit)) {
-        if (entry && out->count) out->entry[out->count - 1] = 1;
+        if (entry && n) out->entry[n - 1] = 1;
         continue;
       }
       offset = int32_t(instr - first);
@@ -112,14 +129,32 @@ uint64_t capture(PythonCapture* out) {
       if (!code) break;
       offset = field<int32_t>(f, L.frame_instr) * L.lasti_scale;  // negative before the first instruction
     }
-    int i = out->count++;
-    out->code[i] = code;
-    out->line[i] = line_of(code, field<uintptr_t>(code, L.code_linetable), offset);
-    out->entry[i] = entry;
-    h = (h ^ code ^ (uint64_t(uint32_t(out->line[i])) << 40)) * 0x9E3779B97F4A7C15ull;
-    h ^= h >> 31;
+    out->code[n] = code;
+    out->entry[n] = entry;
+    linetable[n] = field<uintptr_t>(code, L.code_linetable);
+    offsets[n] = offset;
+    ++n;
   }
-  return h;
+  out->count = n;
+  CaptureMemo& memo = t_memo;
+  int same = 0;  // outer frames shared with the memo
+  for (; same < n && same < memo.count; ++same) {
+    const CaptureMemo::Entry& e = memo.at[same];
+    int i = n - 1 - same;
+    if (e.code != out->code[i] || e.offset != offsets[i] || e.linetable != linetable[i]) break;
+    out->line[i] = e.line;
+  }
+  uint64_t h = same ? memo.at[same - 1].hash : 0;
+  for (int j = same; j < n; ++j) {
+    int i = n - 1 - j;
+    int32_t line = line_of(out->code[i], linetable[i], offsets[i]);
+    out->line[i] = line;
+    h = (h ^ out->code[i] ^ (uint64_t(uint32_t(line)) << 40)) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 31;
+    memo.at[j] = CaptureMemo::Entry{out->code[i], linetable[i], offsets[i], line, h};
+  }
+  memo.count = n;
+  return n ? h | 1 : 0;
 }
 
 // Names of code objects, cached so each is copied once: keyed by the code object and its name
