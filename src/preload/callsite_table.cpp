@@ -7,9 +7,9 @@ namespace libleak {
 
 LIBLEAK_TLS uint32_t t_counter_shard = 0;
 
-uint32_t Callsite::assign_counter_shard() {
+uint32_t CallsiteTable::assign_counter_shard() {
   static std::atomic<uint32_t> next{0};
-  uint32_t k = next.fetch_add(1, std::memory_order_relaxed) % kShards;
+  uint32_t k = next.fetch_add(1, std::memory_order_relaxed) % Callsite::kShards;
   t_counter_shard = k + 1;
   return k;
 }
@@ -48,12 +48,15 @@ bool CallsiteTable::init(uint32_t capacity_log2, uint32_t max_depth) {
   index_ = static_cast<std::atomic<uint64_t>*>(sys_map(capacity * sizeof(uint64_t)));
   entries_ = static_cast<Callsite*>(sys_map(size_t(max_entries_) * sizeof(Callsite)));
   frame_arena_ = static_cast<uint64_t*>(sys_map(arena_capacity_ * sizeof(uint64_t)));
-  if (!index_ || !entries_ || !frame_arena_) {
+  shards_ = static_cast<CounterShard*>(sys_map(shards_bytes()));
+  if (!index_ || !entries_ || !frame_arena_ || !shards_) {
     destroy();
     return false;
   }
   Callsite& overflow = entries_[kOverflow];
   overflow.hash = 1;
+  overflow.shard_stride = max_entries_;
+  overflow.counters = &shard(0, kOverflow);
   overflow.published.store(1, std::memory_order_release);
   count_.store(1, std::memory_order_release);
   return true;
@@ -63,8 +66,10 @@ void CallsiteTable::destroy() {
   sys_unmap(index_, (index_mask_ + 1) * sizeof(uint64_t));
   sys_unmap(entries_, size_t(max_entries_) * sizeof(Callsite));
   sys_unmap(frame_arena_, arena_capacity_ * sizeof(uint64_t));
+  sys_unmap(shards_, shards_bytes());
   index_ = nullptr;
   entries_ = nullptr;
+  shards_ = nullptr;
   frame_arena_ = nullptr;
   count_.store(0);
   arena_used_.store(0);
@@ -93,6 +98,8 @@ uint32_t CallsiteTable::intern(uint64_t hash, const uintptr_t* frames, uint32_t 
         c.depth = depth;
         c.domain = domain;
         c.module_gen = module_gen;
+        c.shard_stride = max_entries_;
+        c.counters = &shard(0, fresh);
         for (uint32_t f = 0; f < depth; ++f) frame_arena_[offset + f] = frames[f];
         c.py_count = 0;
         if (fill) fill(c, fill_arg);
@@ -112,6 +119,11 @@ uint32_t CallsiteTable::intern(uint64_t hash, const uintptr_t* frames, uint32_t 
   }
   dropped_.fetch_add(1, std::memory_order_relaxed);
   return kOverflow;
+}
+
+void CallsiteTable::reset_counters() {
+  uint32_t n = count();
+  for (uint32_t i = 0; i < n; ++i) entries_[i].reset_counters();
 }
 
 }  // namespace libleak

@@ -126,12 +126,13 @@ TEST(CallsiteTableTest, HashDependsOnDomainDepthAndEveryFrame) {
 TEST(CallsiteTableTest, CountersTrackLiveTotalsAndPeak) {
   ScopedCallsiteTable s;
   ASSERT_TRUE(s.table.init(10, 8));
-  Callsite& c = s.table.entry(intern(s.table, stack_of(1, 4)));
-  c.on_alloc(100);
-  c.on_alloc(50);
-  c.on_free(100);
-  c.on_alloc(10);
-  c.on_free(50);
+  uint32_t id = intern(s.table, stack_of(1, 4));
+  const Callsite& c = s.table.entry(id);
+  s.table.on_alloc(id, 100);
+  s.table.on_alloc(id, 50);
+  s.table.on_free(id, 100);
+  s.table.on_alloc(id, 10);
+  s.table.on_free(id, 50);
   EXPECT_EQ(c.live_bytes(), 10);
   EXPECT_EQ(c.live_blocks(), 1);
   EXPECT_EQ(c.allocations(), 3u);

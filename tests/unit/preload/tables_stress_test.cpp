@@ -108,7 +108,7 @@ TEST(TablesStress, SixteenThreadsInsertRemoveAndHandOffExactCounts) {
   StartLine start;
 
   auto settle_free = [&](ThreadResult& r, const LiveBlock& b) {
-    sites.entry(b.callsite).on_free(b.size);
+    sites.on_free(b.callsite, b.size);
     if (b.callsite <= kCallsites) {
       r.cs[b.callsite].frees++;
       r.cs[b.callsite].free_bytes += b.size;
@@ -137,7 +137,7 @@ TEST(TablesStress, SixteenThreadsInsertRemoveAndHandOffExactCounts) {
         } else {
           Expected e = expected_block(a, ++r.gen[i]);
           if (!live.insert(a, e.size, e.callsite, e.epoch, e.fork_gen)) { r.failed_inserts++; continue; }
-          sites.entry(e.callsite).on_alloc(e.size);
+          sites.on_alloc(e.callsite, e.size);
           r.cs[e.callsite].allocs++;
           r.cs[e.callsite].alloc_bytes += e.size;
           r.live[i] = true;
@@ -150,7 +150,7 @@ TEST(TablesStress, SixteenThreadsInsertRemoveAndHandOffExactCounts) {
         uintptr_t a = handed_address(t, seq++);
         Expected e = expected_block(a, 0);
         if (!live.insert(a, e.size, e.callsite, e.epoch, e.fork_gen)) { r.failed_inserts++; continue; }
-        sites.entry(e.callsite).on_alloc(e.size);
+        sites.on_alloc(e.callsite, e.size);
         r.cs[e.callsite].allocs++;
         r.cs[e.callsite].alloc_bytes += e.size;
         ring.push(a);
@@ -292,7 +292,7 @@ TEST(TablesStress, PhasedInsertsThenCrossThreadFreesExactCounts) {
         uintptr_t a = address(round, t, i);
         Expected e = expected_block(a, 0);
         if (!live.insert(a, e.size, e.callsite, e.epoch, e.fork_gen)) { failed[t]++; continue; }
-        sites.entry(e.callsite).on_alloc(e.size);
+        sites.on_alloc(e.callsite, e.size);
         cs[t][e.callsite].allocs++;
         cs[t][e.callsite].alloc_bytes += e.size;
       }
@@ -322,7 +322,7 @@ TEST(TablesStress, PhasedInsertsThenCrossThreadFreesExactCounts) {
         LiveBlock b{};
         if (!live.remove(a, &b)) { failed[t]++; continue; }
         if (!same_block(b, a, expected_block(a, 0))) wrong[t]++;
-        sites.entry(b.callsite).on_free(b.size);
+        sites.on_free(b.callsite, b.size);
         if (b.callsite <= kCallsites) {
           cs[t][b.callsite].frees++;
           cs[t][b.callsite].free_bytes += b.size;
@@ -365,14 +365,15 @@ TEST(TablesStress, SharedCallsiteCountersLoseNoUpdates) {
   test::ScopedCallsiteTable s;
   ASSERT_TRUE(s.table.init(10, 8));
   uintptr_t f[1] = {0x401000};
-  Callsite& c = s.table.entry(s.table.intern(hash_stack(f, 1, 0), f, 1, 0, 0));
+  uint32_t id = s.table.intern(hash_stack(f, 1, 0), f, 1, 0, 0);
+  const Callsite& c = s.table.entry(id);
   StartLine start;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
       start.arrive_and_wait();
-      for (int i = 0; i < per_thread; ++i) c.on_alloc(uint64_t(t + 1));
-      for (int i = 0; i < per_thread; ++i) c.on_free(uint64_t(t + 1));
+      for (int i = 0; i < per_thread; ++i) s.table.on_alloc(id, uint64_t(t + 1));
+      for (int i = 0; i < per_thread; ++i) s.table.on_free(id, uint64_t(t + 1));
     });
   for (auto& th : threads) th.join();
   const uint64_t bytes = uint64_t(per_thread) * (kThreads * (kThreads + 1) / 2);
