@@ -178,7 +178,7 @@ void record_settle(const LiveBlock& b) {
 void recorder_after_fork_child() {
   if (!recorder_ready()) return;
   if (g_fork_gen < LiveTable::kMaxForkGen) ++g_fork_gen;
-  g_callsites.reset_counters();
+  g_callsites.after_fork_child();
   g_counters.unknown_frees.store(0);
   g_counters.live_bytes.store(0);
   g_counters.peak_live_bytes.store(0);
