@@ -136,7 +136,7 @@ void record_alloc(void* p, size_t size, uint32_t domain, const CallerFrame* from
     g_counters.dropped_blocks.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  g_callsites.entry(id).on_alloc(size);
+  g_callsites.on_alloc(id, size);
   account(int64_t(size));
 }
 
@@ -171,17 +171,14 @@ void record_settle(const LiveBlock& b) {
     g_counters.inherited_frees.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  g_callsites.entry(b.callsite).on_free(b.size);
+  g_callsites.on_free(b.callsite, b.size);
   account(-int64_t(b.size));
 }
 
 void recorder_after_fork_child() {
   if (!recorder_ready()) return;
   if (g_fork_gen < LiveTable::kMaxForkGen) ++g_fork_gen;
-  uint32_t n = g_callsites.count();
-  for (uint32_t i = 0; i < n; ++i) {
-    g_callsites.entry(i).reset_counters();
-  }
+  g_callsites.after_fork_child();
   g_counters.unknown_frees.store(0);
   g_counters.live_bytes.store(0);
   g_counters.peak_live_bytes.store(0);

@@ -1,8 +1,14 @@
-// Unit tests of the callsite table (src/preload/callsite_table.h), single-threaded: interning,
-// exact frame storage, the overflow entry once the table is full, stack hashing, the counters.
+// Unit tests of the callsite table (src/preload/callsite_table.h), single-threaded but for one
+// helper thread: interning, exact frame storage, the overflow entry once the table is full, stack
+// hashing, the counters and their shards in a forked child.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
 
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "internal.h"
@@ -126,17 +132,72 @@ TEST(CallsiteTableTest, HashDependsOnDomainDepthAndEveryFrame) {
 TEST(CallsiteTableTest, CountersTrackLiveTotalsAndPeak) {
   ScopedCallsiteTable s;
   ASSERT_TRUE(s.table.init(10, 8));
-  Callsite& c = s.table.entry(intern(s.table, stack_of(1, 4)));
-  c.on_alloc(100);
-  c.on_alloc(50);
-  c.on_free(100);
-  c.on_alloc(10);
-  c.on_free(50);
+  uint32_t id = intern(s.table, stack_of(1, 4));
+  const Callsite& c = s.table.entry(id);
+  s.table.on_alloc(id, 100);
+  s.table.on_alloc(id, 50);
+  s.table.on_free(id, 100);
+  s.table.on_alloc(id, 10);
+  s.table.on_free(id, 50);
   EXPECT_EQ(c.live_bytes(), 10);
   EXPECT_EQ(c.live_blocks(), 1);
   EXPECT_EQ(c.allocations(), 3u);
   EXPECT_EQ(c.allocated_bytes(), 160u);
   EXPECT_EQ(c.peak(), 150);
+}
+
+// In a forked child the forking thread is the only one left: it keeps its exclusive shard, the
+// shards other threads owned are free again, and every count starts at zero.
+TEST(CallsiteTableTest, ForkChildKeepsOnlyTheForkingThreadsShardAndZeroCounts) {
+  ScopedCallsiteTable s;
+  ASSERT_TRUE(s.table.init(10, 8));
+  uint32_t id = intern(s.table, stack_of(1, 4));
+  const Callsite& c = s.table.entry(id);
+  s.table.on_alloc(id, 100);
+  const uint32_t mine = CallsiteTable::counter_shard();
+  ASSERT_LT(mine, Callsite::kExclusiveShards);
+  std::atomic<int> step{0};
+  uint32_t theirs = UINT32_MAX;
+  std::thread other([&] {
+    s.table.on_alloc(id, 10);
+    theirs = CallsiteTable::counter_shard();
+    step.store(1);
+    while (step.load() != 2) std::this_thread::yield();
+  });
+  while (step.load() != 1) std::this_thread::yield();
+  ASSERT_LT(theirs, Callsite::kExclusiveShards);
+  const uint32_t both = (1u << mine) | (1u << theirs);
+  ASSERT_EQ(CallsiteTable::exclusive_shards_owned() & both, both);
+  pid_t pid = fork();
+  if (pid == 0) {
+    s.table.after_fork_child();
+    int bad = 0;
+    if (CallsiteTable::exclusive_shards_owned() != 1u << mine) bad |= 1;
+    if (c.allocations() || c.frees() || c.live_bytes() || c.peak() || c.shards_used.load()) bad |= 2;
+    s.table.on_alloc(id, 42);
+    if (CallsiteTable::counter_shard() != mine || c.allocations() != 1 || c.live_bytes() != 42 || c.peak() != 42)
+      bad |= 4;
+    // A thread of the child takes the lowest free exclusive shard, which may be the one `other` had.
+    uint32_t fresh = UINT32_MAX;
+    std::thread t([&] {
+      s.table.on_alloc(id, 8);
+      fresh = CallsiteTable::counter_shard();
+    });
+    t.join();
+    if (fresh != uint32_t(__builtin_ctz(~(1u << mine)))) bad |= 8;
+    if (c.allocations() != 2 || c.live_bytes() != 50) bad |= 16;
+    _exit(bad);
+  }
+  step.store(2);
+  other.join();
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "bits: 1 owners, 2 counts not zeroed, 4 forking thread's shard, "
+                                       "8 child thread's shard, 16 counts after";
+  EXPECT_EQ(c.allocations(), 2u);  // the parent's counts are its own
+  EXPECT_EQ(c.live_bytes(), 110);
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // Concurrency stress of the recorder's tables with exact expected results: 16 threads insert and
 // remove their own blocks, free blocks handed over by other threads, update shared callsite
-// counters, and intern the same stacks at once. Built twice: plain, and under ThreadSanitizer
-// (fewer operations there, see kScale).
+// counters (in waves that take and give back the exclusive counter shards), and intern the same
+// stacks at once. Built twice: plain, and under ThreadSanitizer (fewer operations, see kScale).
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include <array>
@@ -108,7 +109,7 @@ TEST(TablesStress, SixteenThreadsInsertRemoveAndHandOffExactCounts) {
   StartLine start;
 
   auto settle_free = [&](ThreadResult& r, const LiveBlock& b) {
-    sites.entry(b.callsite).on_free(b.size);
+    sites.on_free(b.callsite, b.size);
     if (b.callsite <= kCallsites) {
       r.cs[b.callsite].frees++;
       r.cs[b.callsite].free_bytes += b.size;
@@ -137,7 +138,7 @@ TEST(TablesStress, SixteenThreadsInsertRemoveAndHandOffExactCounts) {
         } else {
           Expected e = expected_block(a, ++r.gen[i]);
           if (!live.insert(a, e.size, e.callsite, e.epoch, e.fork_gen)) { r.failed_inserts++; continue; }
-          sites.entry(e.callsite).on_alloc(e.size);
+          sites.on_alloc(e.callsite, e.size);
           r.cs[e.callsite].allocs++;
           r.cs[e.callsite].alloc_bytes += e.size;
           r.live[i] = true;
@@ -150,7 +151,7 @@ TEST(TablesStress, SixteenThreadsInsertRemoveAndHandOffExactCounts) {
         uintptr_t a = handed_address(t, seq++);
         Expected e = expected_block(a, 0);
         if (!live.insert(a, e.size, e.callsite, e.epoch, e.fork_gen)) { r.failed_inserts++; continue; }
-        sites.entry(e.callsite).on_alloc(e.size);
+        sites.on_alloc(e.callsite, e.size);
         r.cs[e.callsite].allocs++;
         r.cs[e.callsite].alloc_bytes += e.size;
         ring.push(a);
@@ -292,7 +293,7 @@ TEST(TablesStress, PhasedInsertsThenCrossThreadFreesExactCounts) {
         uintptr_t a = address(round, t, i);
         Expected e = expected_block(a, 0);
         if (!live.insert(a, e.size, e.callsite, e.epoch, e.fork_gen)) { failed[t]++; continue; }
-        sites.entry(e.callsite).on_alloc(e.size);
+        sites.on_alloc(e.callsite, e.size);
         cs[t][e.callsite].allocs++;
         cs[t][e.callsite].alloc_bytes += e.size;
       }
@@ -322,7 +323,7 @@ TEST(TablesStress, PhasedInsertsThenCrossThreadFreesExactCounts) {
         LiveBlock b{};
         if (!live.remove(a, &b)) { failed[t]++; continue; }
         if (!same_block(b, a, expected_block(a, 0))) wrong[t]++;
-        sites.entry(b.callsite).on_free(b.size);
+        sites.on_free(b.callsite, b.size);
         if (b.callsite <= kCallsites) {
           cs[t][b.callsite].frees++;
           cs[t][b.callsite].free_bytes += b.size;
@@ -365,14 +366,15 @@ TEST(TablesStress, SharedCallsiteCountersLoseNoUpdates) {
   test::ScopedCallsiteTable s;
   ASSERT_TRUE(s.table.init(10, 8));
   uintptr_t f[1] = {0x401000};
-  Callsite& c = s.table.entry(s.table.intern(hash_stack(f, 1, 0), f, 1, 0, 0));
+  uint32_t id = s.table.intern(hash_stack(f, 1, 0), f, 1, 0, 0);
+  const Callsite& c = s.table.entry(id);
   StartLine start;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
       start.arrive_and_wait();
-      for (int i = 0; i < per_thread; ++i) c.on_alloc(uint64_t(t + 1));
-      for (int i = 0; i < per_thread; ++i) c.on_free(uint64_t(t + 1));
+      for (int i = 0; i < per_thread; ++i) s.table.on_alloc(id, uint64_t(t + 1));
+      for (int i = 0; i < per_thread; ++i) s.table.on_free(id, uint64_t(t + 1));
     });
   for (auto& th : threads) th.join();
   const uint64_t bytes = uint64_t(per_thread) * (kThreads * (kThreads + 1) / 2);
@@ -383,6 +385,113 @@ TEST(TablesStress, SharedCallsiteCountersLoseNoUpdates) {
   // Thread 16 alone reached 16 * per_thread live bytes before its first free.
   EXPECT_GE(c.peak(), int64_t(per_thread) * kThreads);
   EXPECT_LE(uint64_t(c.peak()), bytes);
+}
+
+// Waves of 16 threads that start together, count and exit. In each wave the free exclusive shards
+// go to as many threads, one each, and the other threads share; every owner gives its shard back
+// at exit and the next wave's owners continue its counts: totals stay exact across the waves, on
+// a callsite all threads use and on one per thread index.
+TEST(TablesStress, WavesOfThreadsTakeAndGiveBackExclusiveShardsExactCounts) {
+  const int waves = 4;
+  const uint64_t per_thread = 20000 / kScale;  // a multiple of 4
+  test::ScopedCallsiteTable s;
+  ASSERT_TRUE(s.table.init(10, 8));
+  uint32_t ids[kThreads + 1];  // ids[0]: every thread's; ids[1 + t]: thread t's of each wave
+  for (uint32_t c = 0; c <= kThreads; ++c) {
+    uintptr_t f[2] = {0x401000 + c, 0x402000};
+    ids[c] = s.table.intern(hash_stack(f, 2, 0), f, 2, 0, 0);
+  }
+  const uint32_t owned_before = CallsiteTable::exclusive_shards_owned();
+  const int free_exclusive = int(Callsite::kExclusiveShards) - __builtin_popcount(owned_before);
+  for (int wave = 0; wave < waves; ++wave) {
+    std::vector<uint32_t> shard(kThreads);
+    StartLine start, claimed;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();
+        shard[t] = CallsiteTable::counter_shard();
+        claimed.arrive_and_wait();  // no thread exits (giving its shard back) before all have one
+        for (uint64_t i = 0; i < per_thread; ++i) {
+          s.table.on_alloc(ids[0], uint64_t(t + 1));
+          s.table.on_alloc(ids[1 + t], 8);
+          if (i % 2) s.table.on_free(ids[0], uint64_t(t + 1));
+          if (i % 4) s.table.on_free(ids[1 + t], 8);
+        }
+      });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(CallsiteTable::exclusive_shards_owned(), owned_before) << "wave " << wave << ": not given back";
+    std::set<uint32_t> exclusive;
+    for (int t = 0; t < kThreads; ++t) {
+      if (shard[t] >= Callsite::kExclusiveShards) {
+        EXPECT_LT(shard[t], Callsite::kShards);
+        continue;
+      }
+      EXPECT_TRUE(exclusive.insert(shard[t]).second) << "wave " << wave << ": two threads own shard " << shard[t];
+      EXPECT_FALSE(owned_before & (1u << shard[t])) << "wave " << wave << ": shard " << shard[t] << " was owned";
+    }
+    EXPECT_EQ(int(exclusive.size()), free_exclusive) << "wave " << wave;
+
+    const uint64_t n = uint64_t(wave + 1) * per_thread;  // each thread index's operations so far
+    const Callsite& all = s.table.entry(ids[0]);
+    EXPECT_EQ(all.allocations(), n * kThreads) << "wave " << wave;
+    EXPECT_EQ(all.allocated_bytes(), n * (kThreads * (kThreads + 1) / 2)) << "wave " << wave;
+    EXPECT_EQ(all.frees(), n / 2 * kThreads) << "wave " << wave;
+    EXPECT_EQ(all.live_blocks(), int64_t(n / 2 * kThreads)) << "wave " << wave;
+    EXPECT_EQ(all.live_bytes(), int64_t(n / 2 * (kThreads * (kThreads + 1) / 2))) << "wave " << wave;
+    EXPECT_GE(all.peak(), all.live_bytes()) << "wave " << wave;
+    for (int t = 0; t < kThreads; ++t) {
+      const Callsite& own = s.table.entry(ids[1 + t]);
+      EXPECT_EQ(own.allocations(), n) << "wave " << wave << " thread " << t;
+      EXPECT_EQ(own.frees(), n / 4 * 3) << "wave " << wave << " thread " << t;
+      EXPECT_EQ(own.live_bytes(), int64_t(n / 4 * 8)) << "wave " << wave << " thread " << t;
+      EXPECT_GE(own.peak(), own.live_bytes()) << "wave " << wave << " thread " << t;
+    }
+  }
+}
+
+// Allocations a thread makes after giving its shard back (in later keys' destructors, in glibc's
+// clean-up at thread exit) count in a shared shard: exact, and the shard stays free.
+namespace late {
+CallsiteTable* table;
+uint32_t id;
+std::atomic<uint32_t> shard{UINT32_MAX};
+void count_at_exit(void*) {
+  table->on_alloc(id, 5);
+  table->on_free(id, 5);
+  table->on_alloc(id, 7);
+  shard.store(CallsiteTable::counter_shard());
+}
+}  // namespace late
+
+TEST(TablesStress, CountsAfterGivingTheShardBackGoToASharedShard) {
+  test::ScopedCallsiteTable s;
+  ASSERT_TRUE(s.table.init(10, 8));
+  uintptr_t f[1] = {0x401000};
+  late::table = &s.table;
+  late::id = s.table.intern(hash_stack(f, 1, 0), f, 1, 0, 0);
+  const uint32_t owned_before = CallsiteTable::exclusive_shards_owned();
+  uint32_t first_shard = UINT32_MAX;
+  pthread_key_t key;
+  std::thread th([&] {
+    s.table.on_alloc(late::id, 3);  // takes an exclusive shard (and makes libleak's key if first)
+    first_shard = CallsiteTable::counter_shard();
+    // A key made after libleak's: glibc runs the destructors in key order, so this one runs after
+    // the shard was given back.
+    if (pthread_key_create(&key, late::count_at_exit) == 0) pthread_setspecific(key, &late::shard);
+  });
+  th.join();
+  pthread_key_delete(key);
+  EXPECT_LT(first_shard, Callsite::kExclusiveShards);
+  EXPECT_GE(late::shard.load(), Callsite::kExclusiveShards);
+  EXPECT_LT(late::shard.load(), Callsite::kShards);
+  EXPECT_EQ(CallsiteTable::exclusive_shards_owned(), owned_before);
+  const Callsite& c = s.table.entry(late::id);
+  EXPECT_EQ(c.allocations(), 3u);
+  EXPECT_EQ(c.allocated_bytes(), 15u);
+  EXPECT_EQ(c.frees(), 1u);
+  EXPECT_EQ(c.live_bytes(), 10);
+  EXPECT_EQ(c.peak(), 10);  // live: 3, 8, 3, 10
 }
 
 TEST(TablesStress, SixteenThreadsInternTheSameThousandStacks) {
