@@ -96,6 +96,7 @@ void start_background_thread() {
 void stop_background_thread() {
   if (!g_thread_running.load(std::memory_order_acquire)) return;
   g_thread_stop.store(true, std::memory_order_release);
+  trace_interrupt_periodic();  // a periodic write in progress gives up: the final write follows
   g_thread_wake.fetch_add(1, std::memory_order_release);
   futex(&g_thread_wake, FUTEX_WAKE_PRIVATE, 1, nullptr);
   // Wait (bounded) for its last iteration, so the final write does not race a timeline sample.

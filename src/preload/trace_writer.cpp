@@ -1,5 +1,7 @@
 // Trace serialisation. Builds the file through a small mmap'd buffer with write(2), back-patches
 // section sizes with pwrite(2), then renames the temporary file over the final name.
+// The writer's memory (stack trees, per-callsite arrays, buffers) stays mapped from one write to
+// the next, and the stack trees grow by the callsites that are new since the last write.
 #include "trace_writer.h"
 
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include "recorder.h"
 #include "stack_tree.h"
 #include "timeline.h"
+#include "writer_scratch.h"
 
 namespace libleak {
 
@@ -24,9 +27,41 @@ namespace t = trace;
 namespace {
 
 std::atomic<bool> g_writing{false};
+// Set by a writer that must wait (exit, signal, snapshot): the periodic write in progress gives
+// up at its next check instead of finishing a trace the waiting write replaces anyway.
+std::atomic<bool> g_interrupt{false};
 std::atomic<uint32_t> g_flags{0};
 uint64_t g_start_realtime_ns = 0;
 
+// Everything below is touched only by the thread holding g_writing.
+struct WriterState {
+  FileSink sink;
+  StackTree native{1}, python{2};
+  WriterScratch native_leaf, python_leaf;  // tree leaf per callsite, kept from write to write
+  WriterScratch included, born, marks;     // per-write arrays, zeroed by the write that uses them
+  bool periodic = false;                   // the write in progress may give up
+  bool gave_up = false;
+
+  // Drops the trees and leaves: the next write rebuilds them.
+  void reset_trees() {
+    native.reset();
+    python.reset();
+    if (native_leaf.bytes) __builtin_memset(native_leaf.data, 0, native_leaf.bytes);
+    if (python_leaf.bytes) __builtin_memset(python_leaf.data, 0, python_leaf.bytes);
+  }
+  template <class Fn>
+  void each_scratch(Fn&& fn) {
+    for (WriterScratch* w : {&native_leaf, &python_leaf, &included, &born, &marks}) fn(*w);
+  }
+};
+constinit WriterState g_state;
+
+// Checked between sections and every few thousand callsites: a periodic write interrupted by a
+// waiting writer stops within a few milliseconds, its temporary file never renamed.
+bool give_up() {
+  if (g_state.periodic && !g_state.gave_up && g_interrupt.load(std::memory_order_relaxed)) g_state.gave_up = true;
+  return g_state.gave_up;
+}
 
 void write_process(FileSink& out, const WriteRequest& req) {
   char cmdline[8192];
@@ -74,10 +109,11 @@ void write_modules(FileSink& out) {
 }
 
 // Live blocks by birth bucket for every callsite, in one pass over the live table.
-uint32_t* born_histograms(uint32_t callsites, uint32_t epoch_count, uint64_t* bytes) {
-  *bytes = (uint64_t(callsites) * t::kBornBuckets * sizeof(uint32_t) + 4095) & ~uint64_t(4095);
-  auto* born = static_cast<uint32_t*>(sys_map(*bytes));
-  if (!born) return nullptr;
+uint32_t* born_histograms(uint32_t callsites, uint32_t epoch_count) {
+  uint64_t bytes = uint64_t(callsites) * t::kBornBuckets * sizeof(uint32_t);
+  if (!g_state.born.reserve(bytes)) return nullptr;
+  auto* born = g_state.born.as<uint32_t>();
+  __builtin_memset(born, 0, bytes);
   g_live.for_each([&](const LiveBlock& b) {
     if (b.callsite >= callsites || b.fork_gen < g_fork_gen) return;  // inherited: the parent reports it
     uint64_t e = b.epoch < epoch_count ? b.epoch : epoch_count - 1;
@@ -90,86 +126,74 @@ bool has_data(const Callsite& c) {
   return c.published.load(std::memory_order_acquire) && c.shards_used.load(std::memory_order_relaxed);
 }
 
-// The stack trees of every callsite worth writing, built once per trace write. Leaves are indexed
-// by callsite id (0: no frames).
-// The callsites this write lists, fixed once per write: threads keep adding callsites while it
-// runs, and every section must agree on the set (the Python section counts its records before
-// writing them; the leaf arrays are as long as the count was). Later ones go in the next write.
-// Their stacks as trees of distinct (parent, frame) nodes; leaves indexed by callsite id (0: no
-// frames).
-struct Trees {
-  StackTree native, python;
-  uint8_t* listed = nullptr;  // had data when the write began
-  uint32_t* native_leaf = nullptr;
-  uint32_t* python_leaf = nullptr;
-  uint32_t count = 0;  // callsites when the write began: the arrays' length
-  uint64_t leaf_bytes = 0, listed_bytes = 0;
-  bool ok = false;  // trees built: listed callsites refer to their leaves
-  bool lists(uint32_t i) const { return listed && i < count && listed[i]; }
-  ~Trees() {
-    sys_unmap(listed, listed_bytes);
-    sys_unmap(native_leaf, leaf_bytes);
-    sys_unmap(python_leaf, leaf_bytes);
-  }
+// What one write covers, fixed when it starts: a callsite published, or first allocated from,
+// while the write runs waits for the next write, so that every section lists the same callsites
+// (a callsite counted in a section's header but missing from its records would make the trace
+// unreadable). Leaves are indexed by callsite id (0: no frames, or frames written inline).
+struct Plan {
+  uint32_t n = 0;  // callsites [0, n)
+  const uint8_t* included = nullptr;
+  const uint32_t* native_leaf = nullptr;
+  const uint32_t* python_leaf = nullptr;
+  bool tree = false;  // every included callsite's frames are in the stack trees
 };
 
-void build_trees(Trees& t) {
+// Adds the stacks of the callsites that are new since the last write to the trees: callsites never
+// change their frames and, once they have data, keep it (until a fork resets the trees).
+bool plan_write(Plan& p) {
+  WriterState& s = g_state;
   uint32_t n = g_callsites.count();
-  t.count = n;
-  t.listed_bytes = (uint64_t(n) + 4095) & ~uint64_t(4095);
-  t.listed = static_cast<uint8_t*>(sys_map(t.listed_bytes));
-  if (!t.listed) return;
-  uint64_t native_frames = 0, python_frames = 0;
-  for (uint32_t i = 0; i < n; ++i) {
-    const Callsite& c = g_callsites.entry(i);
-    if (!has_data(c)) continue;
-    t.listed[i] = 1;
-    native_frames += c.depth;
-    if (python_frames_of(c)) python_frames += c.py_count;
-  }
-  t.leaf_bytes = (uint64_t(n) * sizeof(uint32_t) + 4095) & ~uint64_t(4095);
-  t.native_leaf = static_cast<uint32_t*>(sys_map(t.leaf_bytes));
-  t.python_leaf = static_cast<uint32_t*>(sys_map(t.leaf_bytes));
+  if (!s.included.reserve(n)) return false;
+  auto* included = s.included.as<uint8_t>();
+  bool tree = s.native_leaf.reserve(uint64_t(n) * sizeof(uint32_t)) && s.python_leaf.reserve(uint64_t(n) * sizeof(uint32_t));
+  auto* native_leaf = s.native_leaf.as<uint32_t>();
+  auto* python_leaf = s.python_leaf.as<uint32_t>();
   static_assert(sizeof(PythonFrame) == 2 * sizeof(uint64_t));
-  t.ok = t.native_leaf && t.python_leaf && t.native.init(native_frames, 1) && t.python.init(python_frames, 2);
-  for (uint32_t i = 0; t.ok && i < n; ++i) {
-    if (!t.listed[i]) continue;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (i % 4096 == 0 && give_up()) return false;
     const Callsite& c = g_callsites.entry(i);
-    t.native_leaf[i] = t.native.add_stack(g_callsites.frames(c), c.depth);
-    if (const PythonFrame* py = python_frames_of(c))
-      t.python_leaf[i] = t.python.add_stack(reinterpret_cast<const uint64_t*>(py), c.py_count);
-    t.ok = (t.native_leaf[i] || !c.depth) && (t.python_leaf[i] || !python_frames_of(c));
+    included[i] = has_data(c);
+    if (!included[i] || !tree) continue;
+    if (!native_leaf[i] && c.depth) native_leaf[i] = s.native.add_stack(g_callsites.frames(c), c.depth);
+    const PythonFrame* py = python_frames_of(c);
+    if (py && !python_leaf[i]) python_leaf[i] = s.python.add_stack(reinterpret_cast<const uint64_t*>(py), c.py_count);
+    tree = (native_leaf[i] || !c.depth) && (python_leaf[i] || !py);
   }
+  if (!tree) s.reset_trees();  // out of memory: this write stores frames inline, the next one retries
+  p = Plan{n, included, native_leaf, python_leaf, tree};
+  return true;
 }
 
-void write_tree(FileSink& out, const Trees& t) {
-  if (!t.ok) return;
+void write_tree(FileSink& out, const Plan& p) {
+  if (!p.tree) return;
+  const StackTree& native = g_state.native;
+  const StackTree& python = g_state.python;
   uint64_t at = out.begin_zlib(t::kStackTree);
-  t::StackTreeHeader h{t.native.size(), t.python.size()};
+  t::StackTreeHeader h{native.size(), python.size()};
   out.put(&h, sizeof h);
-  for (uint32_t i = 0; i < t.native.size(); ++i) {
-    t::NativeNode node{t.native.frame(i)[0], t.native.parent(i), 0};
+  for (uint32_t i = 0; i < native.size(); ++i) {
+    t::NativeNode node{native.frame(i)[0], native.parent(i), 0};
     out.put(&node, sizeof node);
   }
-  for (uint32_t i = 0; i < t.python.size(); ++i) {
+  for (uint32_t i = 0; i < python.size(); ++i) {
     t::PythonNode node{};
     static_assert(sizeof node.frame == sizeof(PythonFrame));
-    __builtin_memcpy(&node.frame, t.python.frame(i), sizeof node.frame);
-    node.parent = t.python.parent(i);
+    __builtin_memcpy(&node.frame, python.frame(i), sizeof node.frame);
+    node.parent = python.parent(i);
     out.put(&node, sizeof node);
   }
   out.end_zlib(at, t::kStackTree);
 }
 
-void write_callsites(FileSink& out, const Trees& trees) {
-  uint32_t n = trees.count;
+void write_callsites(FileSink& out, const Plan& p) {
+  uint32_t n = p.n;
   uint32_t epoch_count = uint32_t(current_epoch()) + 1;
-  uint64_t born_bytes;
-  uint32_t* born = born_histograms(n, epoch_count, &born_bytes);
+  uint32_t* born = born_histograms(n, epoch_count);
   uint64_t at = out.begin_zlib(t::kCallsites);
   for (uint32_t i = 0; i < n; ++i) {
+    if (i % 4096 == 0 && give_up()) break;
     const Callsite& c = g_callsites.entry(i);
-    if (trees.listed ? !trees.lists(i) : !has_data(c)) continue;
+    if (!p.included[i]) continue;
     t::CallsiteRecord r{};
     r.stack_hash = c.hash;
     r.total_allocs = c.allocations();
@@ -188,20 +212,19 @@ void write_callsites(FileSink& out, const Trees& trees) {
     r.depth = c.depth;
     r.domain = c.domain;
     r.module_gen = c.module_gen;
-    r.flags = trees.ok ? uint32_t(t::kCallsiteTreeFrames) : 0u;
+    r.flags = p.tree ? uint32_t(t::kCallsiteTreeFrames) : 0u;
     out.put(&r, sizeof r);
-    if (trees.ok) {
-      uint64_t leaf = trees.native_leaf[i];
+    if (p.tree) {
+      uint64_t leaf = p.native_leaf[i];
       out.put(&leaf, sizeof leaf);
     } else {
       out.put(g_callsites.frames(c), uint64_t(c.depth) * sizeof(uint64_t));
     }
   }
   out.end_zlib(at, t::kCallsites);
-  sys_unmap(born, born_bytes);
 }
 
-void write_timeline(FileSink& out) {
+void write_timeline(FileSink& out, const Plan& p) {
   uint32_t samples = timeline_samples();
   if (!samples) return;
   // Series for the callsites holding the most live bytes now: enough to plot what grows.
@@ -209,11 +232,10 @@ void write_timeline(FileSink& out) {
   uint32_t top[kTop];
   uint64_t top_bytes[kTop];
   uint32_t ntop = 0;
-  uint32_t n = g_callsites.count();
-  for (uint32_t i = 0; i < n; ++i) {
-    const Callsite& c = g_callsites.entry(i);
-    int64_t v = c.live_bytes();
-    if (!has_data(c) || v <= 0 || !timeline_series(i)) continue;
+  for (uint32_t i = 0; i < p.n; ++i) {
+    if (!p.included[i]) continue;
+    int64_t v = g_callsites.entry(i).live_bytes();
+    if (v <= 0 || !timeline_series(i)) continue;
     uint32_t pos = ntop < kTop ? ntop++ : kTop;
     if (pos == kTop) {
       if (uint64_t(v) <= top_bytes[kTop - 1]) continue;
@@ -239,11 +261,10 @@ void write_timeline(FileSink& out) {
   out.end(at, t::kTimeline);
 }
 
-void write_python(FileSink& out, const Trees& trees) {
-  // Without the fixed list (no memory for it) the count could disagree with the records.
-  if (!python_frames_enabled() || !trees.listed) return;
-  uint32_t n = trees.count, stacks = 0;
-  for (uint32_t i = 0; i < n; ++i) stacks += trees.lists(i) && python_frames_of(g_callsites.entry(i));
+void write_python(FileSink& out, const Plan& p) {
+  if (!python_frames_enabled()) return;
+  uint32_t stacks = 0;
+  for (uint32_t i = 0; i < p.n; ++i) stacks += p.included[i] && python_frames_of(g_callsites.entry(i));
   uint32_t blob_bytes;
   const char* blob = python_strings(&blob_bytes);
   uint64_t at = out.begin_zlib(t::kPython);
@@ -251,11 +272,11 @@ void write_python(FileSink& out, const Trees& trees) {
   out.put(&h, sizeof h);
   out.put(blob, blob_bytes);
   out.pad8();
-  for (uint32_t i = 0; i < n; ++i) {
+  for (uint32_t i = 0; i < p.n; ++i) {
     const Callsite& c = g_callsites.entry(i);
     const PythonFrame* frames = python_frames_of(c);
-    if (!trees.lists(i) || !frames) continue;
-    t::PythonStackRecord r{c.hash, c.py_count, trees.ok ? trees.python_leaf[i] : 0};
+    if (!p.included[i] || !frames) continue;
+    t::PythonStackRecord r{c.hash, c.py_count, p.tree ? p.python_leaf[i] : 0};
     out.put(&r, sizeof r);
     static_assert(sizeof(PythonFrame) == sizeof(t::PythonFrameRecord));
     if (!r.tree_leaf) out.put(frames, uint64_t(c.py_count) * sizeof(PythonFrame));
@@ -295,9 +316,10 @@ void write_marks(FileSink& out) {
   if (!marks) return;
   // Per callsite and mark: live blocks born at or after the mark's epoch, in one table pass.
   uint32_t n = g_callsites.count();
-  uint64_t bytes = (uint64_t(n) * marks * 2 * sizeof(uint64_t) + 4095) & ~uint64_t(4095);
-  auto* acc = static_cast<uint64_t*>(sys_map(bytes));
-  if (!acc) return;
+  uint64_t bytes = uint64_t(n) * marks * 2 * sizeof(uint64_t);
+  if (!g_state.marks.reserve(bytes)) return;
+  auto* acc = g_state.marks.as<uint64_t>();
+  __builtin_memset(acc, 0, bytes);
   g_live.for_each([&](const LiveBlock& b) {
     if (b.callsite >= n || b.fork_gen < g_fork_gen) return;
     for (uint32_t m = 0; m < marks; ++m) {
@@ -330,7 +352,6 @@ void write_marks(FileSink& out) {
     }
   }
   out.end(at, t::kMarks);
-  sys_unmap(acc, bytes);
 }
 
 }  // namespace
@@ -360,9 +381,26 @@ void trace_output_path(char* out, uint64_t cap) {
 void trace_set_flags(uint32_t flags) { g_flags.fetch_or(flags, std::memory_order_relaxed); }
 
 void trace_reset_after_fork() {
+  // The child writes its own trace of the callsites it uses itself: the trees start over. A write
+  // the parent had in progress may have left the writer's memory half updated: dropped unread.
+  WriterState& s = g_state;
+  if (g_writing.load(std::memory_order_relaxed)) {
+    s.sink.forget();
+    s.native.forget();
+    s.python.forget();
+    s.each_scratch([](WriterScratch& w) { w.forget(); });
+  } else {
+    s.native.release();
+    s.python.release();
+    s.native_leaf.release();
+    s.python_leaf.release();
+  }
+  g_interrupt.store(false, std::memory_order_relaxed);
   g_writing.store(false, std::memory_order_relaxed);
   trace_set_flags(t::kFlagForkChild);
 }
+
+void trace_interrupt_periodic() { g_interrupt.store(true, std::memory_order_relaxed); }
 
 bool trace_write(const WriteRequest& req) {
   if (!recorder_ready()) return false;
@@ -371,15 +409,20 @@ bool trace_write(const WriteRequest& req) {
   // Waiting is bounded: a fatal signal may land on the thread that holds the writer.
   for (int spins = 0; g_writing.exchange(true, std::memory_order_acquire); ++spins) {
     if (!req.wait || spins > 20000) return false;
+    trace_interrupt_periodic();
     usleep(100);
   }
+  WriterState& s = g_state;
+  if (req.wait) g_interrupt.store(false, std::memory_order_relaxed);
+  s.periodic = !req.wait;
+  s.gave_up = false;
   char path[600], tmp[640];
   trace_output_path(path, sizeof path);
   size_t n = fmt_str(tmp, sizeof tmp, 0, path);
   n = fmt_str(tmp, sizeof tmp, n, ".tmp.");
   fmt_u64(tmp, sizeof tmp, n, uint64_t(getpid()));
   unlink(tmp);  // a stale temporary from an earlier write of this pid
-  FileSink out;
+  FileSink& out = s.sink;
   bool ok = out.open(tmp);
   if (ok) {
     t::FileHeader h{};
@@ -390,24 +433,31 @@ bool trace_write(const WriteRequest& req) {
     write_process(out, req);
     if (req.exit_kind != t::kExitSignal) modules_refresh();  // the loader lock is not safe in a handler
     write_modules(out);
-    Trees trees;
-    build_trees(trees);
-    write_tree(out, trees);
-    write_callsites(out, trees);
-    write_timeline(out);
-    write_stats(out);
-    write_marks(out);
-    write_python(out, trees);
-    h.file_size = out.offset();
-    h.section_count = out.sections();
-    out.patch(0, &h, sizeof h);
-    ok = out.close() && rename(tmp, path) == 0;
+    Plan plan;
+    ok = plan_write(plan);
+    if (ok) write_tree(out, plan);
+    if (ok && !give_up()) write_callsites(out, plan);
+    if (ok && !give_up()) {
+      write_timeline(out, plan);
+      write_stats(out);
+      write_marks(out);
+      write_python(out, plan);
+    }
+    ok = ok && !give_up();  // the last check: past it the trace is completed and renamed
+    if (ok) {
+      h.file_size = out.offset();
+      h.section_count = out.sections();
+      out.patch(0, &h, sizeof h);
+      ok = out.close() && rename(tmp, path) == 0;
+    }
   }
   if (!ok) {
+    out.discard();
     unlink(tmp);
-    if (g_counters.write_failures.fetch_add(1, std::memory_order_relaxed) == 0)
+    if (!s.gave_up && g_counters.write_failures.fetch_add(1, std::memory_order_relaxed) == 0)
       log_line("cannot write the trace to ", path, " (the program continues; later writes will retry)");
   }
+  s.periodic = false;
   g_writing.store(false, std::memory_order_release);
   return ok;
 }

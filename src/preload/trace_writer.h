@@ -10,11 +10,15 @@ namespace libleak {
 struct WriteRequest {
   uint32_t exit_kind;  // trace::ExitKind
   int32_t exit_code;
-  bool wait;           // block until another writer finishes (exit), or skip if busy (periodic)
+  bool wait;           // block until another writer finishes (exit), or skip if busy (periodic,
+                       // which also gives up when a waiting writer or the exit path interrupts it)
 };
 
 // Returns false when the trace could not be written (counted in write_failures).
 bool trace_write(const WriteRequest& req);
+// Asks a periodic write in progress to give up (its temporary file is removed, never renamed):
+// for the exit path, which is about to write the final trace anyway.
+void trace_interrupt_periodic();
 void trace_set_flags(uint32_t flags);   // ORs trace::ProcessFlags into the next writes
 void trace_reset_after_fork();          // new pid, new output name
 void trace_output_path(char* out, uint64_t cap);  // the final path this process writes
