@@ -397,8 +397,10 @@ bool scan_for_leaks() {
     sigfillset(&sa.sa_mask);
     sigaction(sig, &sa, nullptr);
   }
-  for (uint32_t i = 0; i < kMaxThreads; ++i) g_paused[i].acked.store(0, std::memory_order_relaxed);
-  g_next_slot.store(0);
+  // Only slots handed out since the last reset can be set (a late handler of an earlier scan also
+  // counts in g_next_slot): clearing all kMaxThreads would fault in ~200 pages nobody else uses.
+  uint32_t dirty = g_next_slot.exchange(0);
+  for (uint32_t i = 0; i < dirty && i < kMaxThreads; ++i) g_paused[i].acked.store(0, std::memory_order_relaxed);
   g_release.store(0);
   uint32_t paused = sig > 0 ? pause_threads(sig) : 0;
 
