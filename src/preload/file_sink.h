@@ -32,6 +32,13 @@ class FileSink {
     fd_ = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     return fd_ >= 0;
   }
+  // Maps and touches the buffers and starts the deflate state ahead of a write, off its path.
+  bool warm() {
+    if (!buf_) buf_ = static_cast<char*>(sys_map(kBufBytes + kStageBytes));
+    if (!buf_) return false;
+    __builtin_memset(buf_, 0, kBufBytes + kStageBytes);
+    return !g_config.compress || start_deflate();
+  }
   void put(const void* data, uint64_t n) {
     if (deflating_) return put_deflated(data, n);
     put_raw(data, n);

@@ -35,6 +35,7 @@ std::atomic<uint32_t> g_thread_wake{0};
 std::atomic<bool> g_thread_stop{false};
 std::atomic<bool> g_thread_running{false};
 std::atomic<bool> g_snapshot_requested{false};
+std::atomic<bool> g_prepare_requested{false};
 std::atomic<bool> g_finished{false};
 std::atomic<pid_t> g_background_tid{0};
 
@@ -56,6 +57,10 @@ void* background_main(void*) {
     uint32_t seen = g_thread_wake.load(std::memory_order_acquire);
     futex(&g_thread_wake, FUTEX_WAIT_PRIVATE, seen, &ts);
     if (g_thread_stop.load(std::memory_order_acquire)) break;
+    if (g_prepare_requested.exchange(false)) {  // not a tick: no sample, no periodic write
+      trace_prepare();
+      continue;
+    }
     modules_refresh();
     timeline_sample();
     uint64_t now = now_monotonic_ns();
@@ -93,20 +98,23 @@ void start_background_thread() {
   pthread_attr_destroy(&attr);
 }
 
+void wake_background_thread() {
+  g_thread_wake.fetch_add(1, std::memory_order_release);
+  futex(&g_thread_wake, FUTEX_WAKE_PRIVATE, 1, nullptr);
+}
+
 void stop_background_thread() {
   if (!g_thread_running.load(std::memory_order_acquire)) return;
   g_thread_stop.store(true, std::memory_order_release);
   trace_interrupt_periodic();  // a periodic write in progress gives up: the final write follows
-  g_thread_wake.fetch_add(1, std::memory_order_release);
-  futex(&g_thread_wake, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  wake_background_thread();
   // Wait (bounded) for its last iteration, so the final write does not race a timeline sample.
   for (int i = 0; i < 2000 && g_thread_running.load(std::memory_order_acquire); ++i) usleep(100);
 }
 
 void on_snapshot_signal(int) {
   g_snapshot_requested.store(true, std::memory_order_relaxed);
-  g_thread_wake.fetch_add(1, std::memory_order_release);
-  futex(&g_thread_wake, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  wake_background_thread();
 }
 
 void after_fork_child() {
@@ -207,6 +215,12 @@ void python_exit_scan() {
   if (!g_active || !g_config.scan || getpid() != g_pid) return;
   HookGuard guard;
   scan_for_leaks();
+  // The interpreter now finalizes for a while on this thread: the background thread meanwhile
+  // gets the final write's stack trees and memory ready.
+  if (g_thread_running.load(std::memory_order_acquire)) {
+    g_prepare_requested.store(true, std::memory_order_relaxed);
+    wake_background_thread();
+  }
 }
 
 // The final write happens in an on_exit handler: it receives the exit status (also when main

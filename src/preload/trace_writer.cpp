@@ -400,6 +400,23 @@ void trace_reset_after_fork() {
   trace_set_flags(t::kFlagForkChild);
 }
 
+// Python's atexit, on the background thread: the trees take in the callsites that are new since
+// the last write, and the writer's memory is mapped and touched, while the interpreter finalizes
+// on the main thread. The final write then only adds what finalization itself allocated.
+void trace_prepare() {
+  if (!recorder_ready() || g_writing.exchange(true, std::memory_order_acquire)) return;
+  WriterState& s = g_state;
+  s.periodic = true;  // the final write interrupts it like a periodic write
+  s.gave_up = false;
+  Plan plan;
+  if (plan_write(plan) && !give_up() && s.sink.warm()) {
+    uint64_t born_bytes = uint64_t(plan.n) * t::kBornBuckets * sizeof(uint32_t);
+    if (s.born.reserve(born_bytes)) __builtin_memset(s.born.data, 0, born_bytes);
+  }
+  s.periodic = false;
+  g_writing.store(false, std::memory_order_release);
+}
+
 void trace_interrupt_periodic() { g_interrupt.store(true, std::memory_order_relaxed); }
 
 bool trace_write(const WriteRequest& req) {

@@ -16,6 +16,9 @@ struct WriteRequest {
 
 // Returns false when the trace could not be written (counted in write_failures).
 bool trace_write(const WriteRequest& req);
+// Brings the writer's stack trees and memory up to date without writing (on the background
+// thread, while Python finalizes), so the final write has less to do. Skipped if a write runs.
+void trace_prepare();
 // Asks a periodic write in progress to give up (its temporary file is removed, never renamed):
 // for the exit path, which is about to write the final trace anyway.
 void trace_interrupt_periodic();
