@@ -1,8 +1,6 @@
-// Buffered, allocation-free output for the trace writer: write(2) through an mmap'd buffer,
-// pwrite(2) to back-patch section headers, and zlib-compressed sections whose deflate state lives
-// in mmap'd memory too. Runs wherever the writer runs, including a fatal-signal handler.
-// One sink serves every write of the process: its buffers and deflate state stay mapped between
-// writes (see writer_scratch.h), and only one writer uses it at a time (trace_writer.cpp).
+// Buffered, allocation-free output for the trace writer: write(2) through an mmap'd buffer kept
+// between writes, pwrite(2) to back-patch section headers, zlib sections with a reused deflate
+// state in mmap'd memory. One writer at a time; runs wherever the writer runs (signal handlers too).
 #pragma once
 
 #include <fcntl.h>

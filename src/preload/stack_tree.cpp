@@ -95,8 +95,7 @@ void StackTree::release() {
   frames_.release();
   parents_.release();
   index_.release();
-  capacity_ = count_ = last_depth_ = 0;
-  index_mask_ = 0;
+  forget();
 }
 
 void StackTree::forget() {

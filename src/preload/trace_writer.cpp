@@ -473,6 +473,7 @@ bool trace_write(const WriteRequest& req) {
     unlink(tmp);
     if (!s.gave_up && g_counters.write_failures.fetch_add(1, std::memory_order_relaxed) == 0)
       log_line("cannot write the trace to ", path, " (the program continues; later writes will retry)");
+    if (s.gave_up && env_get("LIBLEAK_DEBUG")) log_line("periodic write interrupted: a waiting write follows");
   }
   s.periodic = false;
   g_writing.store(false, std::memory_order_release);
