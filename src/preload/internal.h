@@ -133,6 +133,11 @@ void modules_after_fork_child();
 
 // ---- lifecycle.cpp -------------------------------------------------------------------------------
 uint64_t current_epoch();  // birth epoch of an allocation made now
+// Epochs the trace covers: up to now, or, once the process has begun to exit, up to that moment.
+// libleak's own exit work (the scan, the final write) can take several epochs on a loaded machine
+// and must not read as a stretch of the program's run in which nothing was born.
+uint32_t epochs_recorded();
+void recorder_freeze_epochs();  // at the start of the final write
 bool trace_is_root_process();  // the process the user started, not a descendant
 
 // ---- hooks.cpp -----------------------------------------------------------------------------------

@@ -203,6 +203,7 @@ bool libleak_active() { return g_active; }
 void write_final(uint32_t exit_kind, int32_t code, bool scan) {
   // A vfork child shares the parent's memory and runs no fork handlers: it must not touch state.
   if (!g_active || getpid() != g_pid || g_finished.exchange(true)) return;
+  recorder_freeze_epochs();
   stop_background_thread();
   HookGuard guard;
   timeline_sample();

@@ -83,6 +83,13 @@ uint64_t current_epoch() {
   return e < 0xffff ? e : 0xffff;
 }
 
+static std::atomic<uint64_t> g_final_epoch{UINT64_MAX};
+void recorder_freeze_epochs() { g_final_epoch.store(current_epoch(), std::memory_order_relaxed); }
+uint32_t epochs_recorded() {
+  uint64_t e = g_final_epoch.load(std::memory_order_relaxed);
+  return uint32_t(e != UINT64_MAX ? e : current_epoch()) + 1;
+}
+
 namespace {
 struct NewCallsite {
   const PythonCapture* python;
@@ -183,6 +190,7 @@ void recorder_after_fork_child() {
   g_counters.live_bytes.store(0);
   g_counters.peak_live_bytes.store(0);
   t_live = ThreadLive{};  // the forking thread is the child's only one
+  g_final_epoch.store(UINT64_MAX, std::memory_order_relaxed);
   g_start_ms = now_coarse_ms();
 }
 

@@ -84,7 +84,7 @@ void write_process(FileSink& out, const WriteRequest& req) {
   p.flags = g_flags.load(std::memory_order_relaxed);
   p.max_depth = g_config.depth;
   p.epoch_ms = g_config.epoch_ms;
-  p.epoch_count = uint32_t(current_epoch()) + 1;
+  p.epoch_count = epochs_recorded();
   p.argc = argc;
   p.cmdline_bytes = len;
   uint64_t at = out.begin(t::kProcess);
@@ -187,7 +187,7 @@ void write_tree(FileSink& out, const Plan& p) {
 
 void write_callsites(FileSink& out, const Plan& p) {
   uint32_t n = p.n;
-  uint32_t epoch_count = uint32_t(current_epoch()) + 1;
+  uint32_t epoch_count = epochs_recorded();
   uint32_t* born = born_histograms(n, epoch_count);
   uint64_t at = out.begin_zlib(t::kCallsites);
   for (uint32_t i = 0; i < n; ++i) {
