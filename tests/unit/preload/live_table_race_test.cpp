@@ -1,9 +1,9 @@
-// KNOWN BUG reproducer, registered DISABLED until fixed (see CMakeLists.txt). LiveTable::remove
-// (src/preload/live_table.cpp) turns the key into a tombstone first and clears the value after,
-// so an insert that reuses the fresh tombstone in between can have its value overwritten by that
-// clear: the block is then tracked with value 0, for_each skips it, remove returns size 0 and
-// callsite 0. 16 threads churn 32 addresses sharing one probe window, so tombstones are reused
-// at once and the race shows in nearly every run.
+// Regression test for a race LiveTable::remove (src/preload/live_table.cpp) once had: it turned
+// the key into a tombstone first and cleared the value after, so an insert that reused the fresh
+// tombstone in between could have its value overwritten by that clear (the block then tracked
+// with value 0: skipped by for_each, removed as size 0 and callsite 0). remove now claims the
+// value first. 16 threads churn 32 addresses sharing one probe window, so tombstones are reused
+// at once and the old race showed in nearly every run.
 #include <gtest/gtest.h>
 #include <stdio.h>
 
