@@ -37,11 +37,11 @@ AddressIndex::Leaf* AddressIndex::make_leaf(uintptr_t address) {
 
 bool AddressIndex::insert(uintptr_t address, uint64_t size, uint32_t callsite, uint32_t epoch, uint32_t fork_gen) {
   if (size > kMaxSize || callsite > LiveTable::kMaxCallsite) return false;
-  auto* leaf = const_cast<Leaf*>(leaf_of(address));
+  Leaf* leaf = leaf_of(address);
   if (!LIBLEAK_LIKELY(leaf)) leaf = make_leaf(address);
   if (!leaf) return false;
   uint64_t i = slot_of(address);
-  std::atomic<uint64_t>& word = leaf->touched[i / kPageSlots / 64];
+  std::atomic<uint64_t>& word = touched_word(*leaf, i);
   uint64_t bit = page_bit(i);
   if (!(word.load(std::memory_order_relaxed) & bit)) word.fetch_or(bit, std::memory_order_release);
   uint64_t fg = fork_gen < LiveTable::kMaxForkGen ? fork_gen : LiveTable::kMaxForkGen;
@@ -51,45 +51,45 @@ bool AddressIndex::insert(uintptr_t address, uint64_t size, uint32_t callsite, u
   return leaf->slots[i].compare_exchange_strong(expected, v, std::memory_order_release, std::memory_order_relaxed);
 }
 
+__attribute__((always_inline)) inline std::atomic<uint64_t>* AddressIndex::holding(uintptr_t address, Leaf** leaf, uint64_t* slot, uint64_t* value) const {
+  *leaf = leaf_of(address);
+  if (!*leaf) return nullptr;
+  *slot = slot_of(address);
+  if (!(touched_word(**leaf, *slot).load(std::memory_order_relaxed) & page_bit(*slot))) return nullptr;
+  std::atomic<uint64_t>& s = (*leaf)->slots[*slot];
+  *value = s.load(std::memory_order_acquire);
+  // Another block of the same granule, or none: the address may be in the hashed table.
+  return *value && (*value & 31) == (address & 31) ? &s : nullptr;
+}
+
 bool AddressIndex::remove(uintptr_t address, LiveBlock* out) {
-  auto* leaf = const_cast<Leaf*>(leaf_of(address));
-  if (!leaf) return false;
-  uint64_t i = slot_of(address);
-  if (!written(*leaf, i)) return false;
-  std::atomic<uint64_t>& slot = leaf->slots[i];
-  uint64_t v = slot.load(std::memory_order_acquire);
-  // Another block of the same granule, or none: the address may be in the hashed table. A
-  // concurrent free of the same pointer (a double free in the program) loses the swap.
-  if (!v || (v & 31) != (address & 31)) return false;
-  if (!slot.compare_exchange_strong(v, 0, std::memory_order_acq_rel)) return false;
+  Leaf* leaf;
+  uint64_t i, v;
+  std::atomic<uint64_t>* slot = holding(address, &leaf, &i, &v);
+  // A concurrent free of the same pointer (a double free in the program) loses the swap.
+  if (!slot || !slot->compare_exchange_strong(v, 0, std::memory_order_acq_rel)) return false;
   if (out) *out = decode(leaf->base, i, v);
   return true;
 }
 
 bool AddressIndex::find(uintptr_t address, LiveBlock* out) const {
-  const Leaf* leaf = leaf_of(address);
-  if (!leaf) return false;
-  uint64_t i = slot_of(address);
-  if (!written(*leaf, i)) return false;
-  uint64_t v = leaf->slots[i].load(std::memory_order_acquire);
-  if (!v || (v & 31) != (address & 31)) return false;
+  Leaf* leaf;
+  uint64_t i, v;
+  if (!holding(address, &leaf, &i, &v)) return false;
   if (out) *out = decode(leaf->base, i, v);
   return true;
 }
 
 void AddressIndex::prefetch(uintptr_t address) const {
-  if (const Leaf* leaf = leaf_of(address)) __builtin_prefetch(&leaf->slots[slot_of(address)], 1);
+  if (Leaf* leaf = leaf_of(address)) __builtin_prefetch(&leaf->slots[slot_of(address)], 1);
 }
 
 size_t AddressIndex::mapped_bytes() const {
   size_t total = 0;
-  uint32_t n = leaf_count_.load(std::memory_order_acquire);
-  for (uint32_t l = 0; l < n && l < kMaxLeaves; ++l) {
-    const Leaf* leaf = leaves_[l].load(std::memory_order_acquire);
-    if (!leaf) continue;
+  each_leaf([&](const Leaf& leaf) {
     total += offsetof(Leaf, slots);
-    for (const auto& w : leaf->touched) total += size_t(__builtin_popcountll(w.load())) * kPageSlots * sizeof(uint64_t);
-  }
+    for (const auto& w : leaf.touched) total += size_t(__builtin_popcountll(w.load())) * kPageSlots * sizeof(uint64_t);
+  });
   return total;
 }
 

@@ -47,22 +47,18 @@ class AddressIndex {
   // Calls fn(const LiveBlock&) for every block; concurrent changes may or may not be seen.
   template <class Fn>
   void for_each(Fn&& fn) const {
-    uint32_t n = leaf_count_.load(std::memory_order_acquire);
-    if (n > kMaxLeaves) n = kMaxLeaves;
-    for (uint32_t l = 0; l < n; ++l) {
-      const Leaf* leaf = leaves_[l].load(std::memory_order_acquire);
-      if (!leaf) continue;
+    each_leaf([&](const Leaf& leaf) {
       for (uint64_t w = 0; w < kTouchedWords; ++w) {
-        uint64_t bits = leaf->touched[w].load(std::memory_order_acquire);
+        uint64_t bits = leaf.touched[w].load(std::memory_order_acquire);
         for (; bits; bits &= bits - 1) {
           uint64_t first = (w * 64 + uint64_t(__builtin_ctzll(bits))) * kPageSlots;
           for (uint64_t i = first; i < first + kPageSlots; ++i) {
-            uint64_t v = leaf->slots[i].load(std::memory_order_acquire);
-            if (v) fn(decode(leaf->base, i, v));
+            uint64_t v = leaf.slots[i].load(std::memory_order_acquire);
+            if (v) fn(decode(leaf.base, i, v));
           }
         }
       }
-    }
+    });
   }
 
   size_t mapped_bytes() const;  // leaf headers and the leaf pages written so far
@@ -83,15 +79,21 @@ class AddressIndex {
   }
   static uint64_t slot_of(uintptr_t address) { return (address >> kGranuleLog2) & (kLeafSlots - 1); }
   static uint64_t page_bit(uint64_t slot) { return uint64_t(1) << (slot / kPageSlots % 64); }
-  // Whether the slot's page was ever written: a free of a block stored elsewhere (a large one)
-  // must not read, and so fault in, a page of this index no block ever used.
-  static bool written(const Leaf& leaf, uint64_t slot) {
-    return leaf.touched[slot / kPageSlots / 64].load(std::memory_order_relaxed) & page_bit(slot);
-  }
-  const Leaf* leaf_of(uintptr_t address) const {
-    const std::atomic<Leaf*>* dir = directory_.load(std::memory_order_acquire);
+  static std::atomic<uint64_t>& touched_word(Leaf& leaf, uint64_t slot) { return leaf.touched[slot / kPageSlots / 64]; }
+  Leaf* leaf_of(uintptr_t address) const {
+    std::atomic<Leaf*>* dir = directory_.load(std::memory_order_acquire);
     return dir && (address >> kAddressBits) == 0 ? dir[address >> kRegionLog2].load(std::memory_order_acquire)
                                                   : nullptr;
+  }
+  // The slot holding the block at `address`, with its value; nullptr when the index does not
+  // hold it. A slot whose page was never written is not read: a free of a block stored elsewhere
+  // (a large one) must not fault in a page of this index no block ever used.
+  std::atomic<uint64_t>* holding(uintptr_t address, Leaf** leaf, uint64_t* slot, uint64_t* value) const;
+  template <class Fn>
+  void each_leaf(Fn&& fn) const {
+    uint32_t n = leaf_count_.load(std::memory_order_acquire);
+    for (uint32_t l = 0; l < n && l < kMaxLeaves; ++l)
+      if (const Leaf* leaf = leaves_[l].load(std::memory_order_acquire)) fn(*leaf);
   }
   Leaf* make_leaf(uintptr_t address);  // maps the directory and the leaf on first use
 
