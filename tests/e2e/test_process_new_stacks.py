@@ -11,7 +11,8 @@ from harness import PROGRAMS, main
 sys.path.insert(0, PROGRAMS)
 from proc_support import ProcessScenario, live_at  # noqa: E402
 
-THREADS, DEPTHS, SITES = 4, 120, 4
+THREADS, DEPTHS = 4, 120
+SIZES = (24, 40, 56, 72)  # new_stack_site's four call sites
 
 
 class NewStacks(ProcessScenario):
@@ -48,7 +49,7 @@ class NewStacks(ProcessScenario):
         weights = sorted(int(line.rsplit(" ", 1)[1]) for line in folded.splitlines() if "new_stack_site" in line)
         # Folded by function name: the four sites of one depth make one line, one block each per
         # thread.
-        self.assertEqual(weights, [THREADS * (24 + 40 + 56 + 72)] * DEPTHS)
+        self.assertEqual(weights, [THREADS * sum(SIZES)] * DEPTHS)
 
 
 if __name__ == "__main__":

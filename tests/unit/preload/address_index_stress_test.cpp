@@ -8,7 +8,6 @@
 #include <thread>
 #include <vector>
 
-#include "address_index.h"
 #include "table_test_util.h"
 
 namespace libleak {
@@ -17,6 +16,8 @@ namespace {
 using test::Expected;
 using test::mix64;
 using test::same_block;
+using test::ScopedBlocks;
+using test::ScopedIndex;
 
 #if defined(__SANITIZE_THREAD__)
 constexpr uint64_t kPerThread = 4000;
@@ -26,11 +27,6 @@ constexpr uint64_t kPerThread = 40000;
 constexpr int kThreads = 16;
 constexpr uintptr_t kBase = 0x7e0000000000;
 constexpr uintptr_t kRegion = uintptr_t(1) << 26;
-
-struct ScopedIndex {
-  AddressIndex index;
-  ~ScopedIndex() { index.reset_for_tests(); }
-};
 
 // Thread k's i-th block: interleaved with the other threads' in the same pages, spread over
 // eight regions that no thread has touched before the start line.

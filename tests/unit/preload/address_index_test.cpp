@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <vector>
 
-#include "address_index.h"
 #include "table_test_util.h"
 
 namespace libleak {
@@ -14,15 +13,8 @@ namespace {
 
 using test::Expected;
 using test::same_block;
-
-struct ScopedIndex {
-  AddressIndex index;
-  ~ScopedIndex() { index.reset_for_tests(); }
-};
-struct ScopedBlocks {
-  LiveBlocks blocks;
-  ~ScopedBlocks() { blocks.reset_for_tests(); }
-};
+using test::ScopedBlocks;
+using test::ScopedIndex;
 
 template <class Table>
 std::vector<LiveBlock> all_blocks(const Table& t) {

@@ -37,14 +37,18 @@ void expect_same_callers(const Walks& w) {
   for (int i = 1; i < w.fast; ++i) EXPECT_EQ(w.a[i], w.b[i]) << "frame " << i;
 }
 
-// Frames of different sizes, so the walk must read each one's CFA offset rather than guess.
-__attribute__((noinline)) int recurse(int n, Walks* w) {
+// Frames of different sizes, so the walk must read each one's CFA offset rather than guess; the
+// innermost one calls Leaf(arg).
+template <class T, void (*Leaf)(T*)>
+__attribute__((noinline)) int recurse_into(int n, T* arg) {
   volatile char pad[16 * (1 + n % 5)];
   pad[0] = char(n);
-  if (n == 0) walk_both(w);
-  else recurse(n - 1, w);
+  if (n == 0) Leaf(arg);
+  else recurse_into<T, Leaf>(n - 1, arg);
   return pad[0];
 }
+void walk_both_fully(Walks* w) { walk_both(w); }
+__attribute__((always_inline)) inline int recurse(int n, Walks* w) { return recurse_into<Walks, walk_both_fully>(n, w); }
 
 // Two walks from the same call site (a loop the compiler cannot unroll), optionally forgetting
 // the cached rules in between.
@@ -81,12 +85,8 @@ __attribute__((noinline, optimize("no-omit-frame-pointer"))) void hook_like(From
   f->w.slow = unw_backtrace(reinterpret_cast<void**>(f->w.b), 128);
   asm volatile("" ::: "memory");
 }
-__attribute__((noinline)) int recurse_to_hook(int n, FromCaller* f) {
-  volatile char pad[16 * (1 + n % 5)];
-  pad[0] = char(n);
-  if (n == 0) hook_like(f);
-  else recurse_to_hook(n - 1, f);
-  return pad[0];
+__attribute__((always_inline)) inline int recurse_to_hook(int n, FromCaller* f) {
+  return recurse_into<FromCaller, hook_like>(n, f);
 }
 // One call site for every walk that must be compared by return address.
 __attribute__((noinline)) void run_to_hook(FromCaller* f) {

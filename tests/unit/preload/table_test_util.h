@@ -1,11 +1,12 @@
 // Helpers shared by the unit and stress tests of the recorder's lock-free tables: deterministic
-// mixing, addresses that collide in the live table's probe windows, a table that unmaps itself.
+// mixing, addresses that collide in the live table's probe windows, tables that unmap themselves.
 #pragma once
 
 #include <stdint.h>
 
 #include <vector>
 
+#include "address_index.h"
 #include "callsite_table.h"
 #include "live_table.h"
 
@@ -36,6 +37,16 @@ inline std::vector<uintptr_t> colliding_addresses(uint64_t top, int bits, size_t
 struct ScopedLiveTable {
   LiveTable table;
   ~ScopedLiveTable() { table.reset_for_tests(); }
+};
+
+struct ScopedIndex {
+  AddressIndex index;
+  ~ScopedIndex() { index.reset_for_tests(); }
+};
+
+struct ScopedBlocks {
+  LiveBlocks blocks;
+  ~ScopedBlocks() { blocks.reset_for_tests(); }
 };
 
 struct ScopedCallsiteTable {
