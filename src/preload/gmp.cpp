@@ -67,7 +67,7 @@ void* gmp_realloc(void* p, size_t old_size, size_t new_size) {
   int saved = errno;
   LiveBlock old;
   // Before the program's call: once it returns, another thread may be handed the old address.
-  bool known = p && record_detach(p, &old);
+  bool known = p && record_detach(p, &old, old_size);
   errno = saved;
   void* q = fn(p, old_size, new_size);
   saved = errno;
@@ -88,7 +88,7 @@ void gmp_free(void* p, size_t n) {
   HookGuard guard;
   if (guard.entered() && p) {
     int saved = errno;
-    record_free(p);  // before the program's free, for the same reason as in realloc
+    record_free(p, n);  // before the program's free, for the same reason as in realloc
     errno = saved;
   }
   fn(p, n);

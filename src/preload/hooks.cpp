@@ -24,6 +24,7 @@ struct RealAllocator {
   void* (*valloc)(size_t);
   void* (*pvalloc)(size_t);
   size_t (*malloc_usable_size)(void*);
+  bool glibc;  // the real malloc is glibc's own: its chunk headers can be read (size_hint)
 };
 RealAllocator real;
 std::atomic<int> g_resolve_state{0};  // 0 not started, 1 resolving, 2 done
@@ -78,6 +79,8 @@ LIBLEAK_NOINLINE void resolve_real() {
     resolve_one(&r.valloc, "valloc");
     resolve_one(&r.pvalloc, "pvalloc");
     resolve_one(&r.malloc_usable_size, "malloc_usable_size");
+    void* libc_malloc = dlsym(RTLD_NEXT, "__libc_malloc");  // malloc is its alias in glibc
+    r.glibc = r.malloc && reinterpret_cast<void*>(r.malloc) == libc_malloc;
     real = r;
     // Release: threads that see state 2 see every resolved pointer.
     g_resolve_state.store(2, std::memory_order_release);
@@ -86,6 +89,21 @@ LIBLEAK_NOINLINE void resolve_real() {
   while (g_resolve_state.load(std::memory_order_acquire) != 2) {
     if (t_state.in_hook) return;  // this thread is the resolver, inside dlsym: caller uses the boot arena
   }
+}
+
+// A lower bound on the size of the block at p, for LiveBlocks::remove, or 0. glibc keeps a chunk's
+// size in the word before the block; its free and realloc read that word first thing, so reading
+// it here adds no cache miss and no fault the real call would not take. A chunk can exceed the
+// request by its header and 16-byte rounding, plus a remainder too small to split off (< 32 bytes,
+// in realloc and memalign): at most 55 bytes. An mmapped chunk can be far larger than a small
+// block aligned inside it: no hint.
+inline size_t size_hint(const void* p) {
+  constexpr size_t kMmapped = 2, kFlags = 7, kSlack = 55;
+  if (!real.glibc) return 0;
+  size_t header;
+  memcpy(&header, static_cast<const char*>(p) - sizeof header, sizeof header);
+  size_t chunk = header & ~kFlags;
+  return (header & kMmapped) || chunk <= kSlack ? 0 : chunk - kSlack;
 }
 
 inline bool ready() { return LIBLEAK_LIKELY(g_resolve_state.load(std::memory_order_acquire) == 2); }
@@ -143,7 +161,7 @@ void* realloc_tracked(void* p, size_t size, const CallerFrame& from) {
   }
   int saved = errno;
   LiveBlock old;
-  bool known = record_detach(p, &old);  // before the real call: p may be reused at once
+  bool known = record_detach(p, &old, size_hint(p));  // before the real call: p may be reused at once
   errno = saved;
   void* q = real.realloc(p, size);
   saved = errno;
@@ -178,7 +196,7 @@ LIBLEAK_EXPORT void free(void* p) {
     HookGuard guard;
     if (guard.entered()) {
       int saved = errno;
-      record_free(p);
+      record_free(p, size_hint(p));
       errno = saved;
     }
   }

@@ -101,7 +101,8 @@ enum : uint32_t { kDomainMalloc = 0, kDomainGmp = 1 };
 // the hook: the stack walk starts there instead of walking libleak's own frames first.
 void record_alloc(void* p, size_t size, uint32_t domain, const CallerFrame* from = nullptr);
 // Returns true when p was a tracked block (and removes it). Safe for pointers never seen.
-bool record_free(void* p);
+// size_hint: a lower bound on the block's size if the caller knows one, else 0 (LiveBlocks::remove).
+bool record_free(void* p, size_t size_hint = 0);
 bool recorder_ready();
 void recorder_init();  // idempotent, single-threaded (constructor)
 

@@ -40,7 +40,7 @@ struct LiveBlock {
 class LiveTable {
  public:
   static constexpr int kMaxLevels = 20;
-  static constexpr int kLevel0Log2 = 14;
+  static constexpr int kLevel0Log2 = 12;
   static constexpr uint64_t kLevel0Slots = uint64_t(1) << kLevel0Log2;
   static constexpr int kWindow = 32;
   static constexpr uint64_t kMaxSize = (uint64_t(1) << 36) - 1;

@@ -147,16 +147,16 @@ void record_alloc(void* p, size_t size, uint32_t domain, const CallerFrame* from
   account(int64_t(size));
 }
 
-bool record_free(void* p) {
+bool record_free(void* p, size_t size_hint) {
   LiveBlock b;
-  if (!record_detach(p, &b)) return false;
+  if (!record_detach(p, &b, size_hint)) return false;
   record_settle(b);
   return true;
 }
 
-bool record_detach(void* p, LiveBlock* out) {
+bool record_detach(void* p, LiveBlock* out, size_t size_hint) {
   if (!p || !recorder_ready()) return false;
-  if (!g_live.remove(reinterpret_cast<uintptr_t>(p), out)) {
+  if (!g_live.remove(reinterpret_cast<uintptr_t>(p), out, size_hint)) {
     g_counters.unknown_frees.fetch_add(1, std::memory_order_relaxed);
     return false;
   }

@@ -24,7 +24,7 @@ void recorder_after_fork_child();
 // realloc in three steps, because the old entry must leave the table before the real realloc can
 // hand its address to another thread: detach (remove the entry, keep its data), then either
 // reattach (the real call failed: the block is unchanged) or settle (count the old block freed).
-bool record_detach(void* p, LiveBlock* out);
+bool record_detach(void* p, LiveBlock* out, size_t size_hint = 0);
 void record_reattach(void* p, const LiveBlock& b);
 void record_settle(const LiveBlock& b);
 

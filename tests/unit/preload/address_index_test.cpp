@@ -163,5 +163,60 @@ TEST(LiveBlocksTest, SmallBlocksByAddressTheRestHashed) {
   EXPECT_TRUE(all_blocks(t).empty());
 }
 
+// The size hint only orders the probes: every block is found whatever the hint says, and a
+// block is removed once. Hints that lie both ways, and a small block the index refused.
+TEST(LiveBlocksTest, WrongSizeHintsStillFindTheBlock) {
+  ScopedBlocks s;
+  LiveBlocks& t = s.blocks;
+  const uintptr_t small = kBase + 0x1000, twin = kBase + 0x1010, large = kBase + 0x2000;
+  ASSERT_TRUE(t.insert(small, 48, 1, 2, 3));
+  ASSERT_TRUE(t.insert(twin, 16, 4, 5, 6));  // granule taken: hashed
+  ASSERT_TRUE(t.insert(large, 4096, 7, 8, 9));
+  LiveBlock r{};
+  ASSERT_TRUE(t.remove(small, &r, 100000));  // says large, is in the index
+  EXPECT_TRUE(same_block(r, small, Expected{48, 1, 2, 3}));
+  ASSERT_TRUE(t.remove(twin, &r, 16));  // says small, is hashed
+  EXPECT_TRUE(same_block(r, twin, Expected{16, 4, 5, 6}));
+  ASSERT_TRUE(t.remove(large, &r, 0));  // no hint
+  EXPECT_TRUE(same_block(r, large, Expected{4096, 7, 8, 9}));
+  for (uintptr_t a : {small, twin, large}) {
+    EXPECT_FALSE(t.remove(a, &r, 0));
+    EXPECT_FALSE(t.remove(a, &r, 100000));
+  }
+  EXPECT_TRUE(all_blocks(t).empty());
+}
+
+// Neighbouring 64 MiB regions (glibc maps thread arenas one after another) use different hashed
+// tables, and the same region always the same one.
+TEST(LiveBlocksTest, NeighbouringRegionsUseDifferentHashedTables) {
+  for (uintptr_t r = 0; r < 4096; ++r) {
+    const uintptr_t a = kBase + r * kRegion;
+    EXPECT_NE(LiveBlocks::shard_of(a), LiveBlocks::shard_of(a + kRegion)) << r;
+    EXPECT_EQ(LiveBlocks::shard_of(a), LiveBlocks::shard_of(a + kRegion - 16)) << r;
+  }
+}
+
+// Large blocks over many regions and shards, several per table window: all walked, all found,
+// each removed exactly once.
+TEST(LiveBlocksTest, LargeBlocksAcrossRegionsRoundTrip) {
+  ScopedBlocks s;
+  LiveBlocks& t = s.blocks;
+  std::vector<uintptr_t> addresses;
+  for (uintptr_t r = 0; r < 40; ++r)
+    for (uintptr_t i = 0; i < 500; ++i) addresses.push_back(kBase + r * kRegion + i * 528);
+  for (size_t i = 0; i < addresses.size(); ++i)
+    ASSERT_TRUE(t.insert(addresses[i], 512 + i % 7, uint32_t(i), uint32_t(i % 3), 0)) << i;
+  std::vector<LiveBlock> walked = all_blocks(t);
+  ASSERT_EQ(walked.size(), addresses.size());
+  for (size_t i = 0; i < walked.size(); ++i)
+    EXPECT_TRUE(same_block(walked[i], addresses[i], Expected{512 + i % 7, uint32_t(i), uint16_t(i % 3), 0})) << i;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    LiveBlock r{};
+    ASSERT_TRUE(t.remove(addresses[i], &r, i % 2 ? 512 : 0)) << i;
+    EXPECT_EQ(r.callsite, uint32_t(i));
+  }
+  EXPECT_TRUE(all_blocks(t).empty());
+}
+
 }  // namespace
 }  // namespace libleak
