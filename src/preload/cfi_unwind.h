@@ -35,7 +35,9 @@ int cfi_backtrace_from(const CallerFrame& from, uintptr_t* out, int max, uintptr
 // Forgets every cached rule (after dlclose: a new library may be loaded at the same addresses).
 void cfi_unwind_forget();
 
-// For tests: how many walks gave up (counted only when the cache exists).
+// For tests: how many walks gave up (counted only when the cache exists), and how many rules
+// were read from .eh_frame (each cache miss).
 uint64_t cfi_unwind_fallbacks();
+uint64_t cfi_unwind_rules_computed();
 
 }  // namespace libleak

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <set>
 #include <vector>
 
 #define UNW_LOCAL_ONLY
@@ -168,6 +169,28 @@ TEST(CfiUnwind, ForgetClearsTheCacheAndWalksStillMatch) {
   expect_same_callers(w[1]);
   ASSERT_EQ(w[1].fast, w[0].fast);
   for (int i = 0; i < w[0].fast; ++i) EXPECT_EQ(w[1].a[i], w[0].a[i]) << i;
+}
+
+// Once cached, a walk from the same place reads no rule again, in this thread's own entries or
+// the shared ones; after a forget every frame's rule is read afresh.
+TEST(CfiUnwind, ForgetReachesEveryCachedRule) {
+  ASSERT_TRUE(libleak::cfi_unwind_init());
+  Walks w[2];
+  uint64_t read[3];
+  int rounds = 3;
+  asm volatile("" : "+r"(rounds));  // one call site for all three rounds
+  for (int round = 0; round < rounds; ++round) {
+    uint64_t before = libleak::cfi_unwind_rules_computed();
+    recurse_twice(12, w, round == 2);
+    read[round] = libleak::cfi_unwind_rules_computed() - before;
+  }
+  expect_same_callers(w[1]);
+  EXPECT_EQ(read[1], 0u);
+  // Round 3: its first walk reads nothing; the second reads one rule per distinct address it
+  // looked up: its own frame's and each return address's (the recursion returns to one address
+  // twelve times).
+  std::set<uintptr_t> looked_up(w[1].a, w[1].a + w[1].fast);
+  EXPECT_EQ(read[2], looked_up.size() + 1);
 }
 
 TEST(CfiUnwind, FromTheHooksCallerMatchesLibunwindPastTheHook) {
