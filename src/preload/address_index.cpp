@@ -30,6 +30,7 @@ AddressIndex::Leaf* AddressIndex::make_leaf(uintptr_t address) {
   auto* fresh = static_cast<Leaf*>(sys_map(sizeof(Leaf)));
   if (!fresh) return nullptr;
   fresh->base = (address >> kRegionLog2) << kRegionLog2;
+  fresh->number = n;
   leaves_[n].store(fresh, std::memory_order_release);
   if (entry.compare_exchange_strong(leaf, fresh, std::memory_order_acq_rel)) return fresh;
   return leaf;
@@ -78,6 +79,30 @@ bool AddressIndex::find(uintptr_t address, LiveBlock* out) const {
   if (!holding(address, &leaf, &i, &v)) return false;
   if (out) *out = decode(leaf->base, i, v);
   return true;
+}
+
+bool AddressIndex::containing(uintptr_t v, uint64_t max_size, LiveBlock* out, Position* at) const {
+  // Blocks do not overlap, so walking back granule by granule the first block that starts at or
+  // before v is the only one that can contain it. One that starts after v in v's own granule
+  // does not end the walk.
+  uintptr_t first = v & ~uintptr_t(31);
+  for (uint64_t back = 0; back <= (max_size + 31) >> kGranuleLog2; ++back) {
+    uintptr_t g = first - (back << kGranuleLog2);
+    if (g > first) break;  // wrapped below 0
+    const Leaf* leaf = leaf_of(g);
+    if (!leaf) continue;
+    uint64_t i = slot_of(g);
+    if (!(leaf->touched[i / kPageSlots / 64].load(std::memory_order_relaxed) & page_bit(i))) continue;
+    uint64_t s = leaf->slots[i].load(std::memory_order_acquire);
+    if (!s) continue;
+    LiveBlock b = decode(leaf->base, i, s);
+    if (b.address > v) continue;
+    if (v - b.address >= (b.size ? b.size : 1)) return false;
+    *out = b;
+    *at = Position{leaf->number, i};
+    return true;
+  }
+  return false;
 }
 
 void AddressIndex::prefetch(uintptr_t address) const {

@@ -47,27 +47,45 @@ class AddressIndex {
   // Calls fn(const LiveBlock&) for every block; concurrent changes may or may not be seen.
   template <class Fn>
   void for_each(Fn&& fn) const {
-    each_leaf([&](const Leaf& leaf) {
-      for (uint64_t w = 0; w < kTouchedWords; ++w) {
-        uint64_t bits = leaf.touched[w].load(std::memory_order_acquire);
-        for (; bits; bits &= bits - 1) {
-          uint64_t first = (w * 64 + uint64_t(__builtin_ctzll(bits))) * kPageSlots;
-          for (uint64_t i = first; i < first + kPageSlots; ++i) {
-            uint64_t v = leaf.slots[i].load(std::memory_order_acquire);
-            if (v) fn(decode(leaf.base, i, v));
-          }
-        }
-      }
-    });
+    each_leaf([&](const Leaf& leaf) { walk_leaf(leaf, [&](uint64_t, const LiveBlock& b) { fn(b); }); });
   }
 
   size_t mapped_bytes() const;  // leaf headers and the leaf pages written so far
   void reset_for_tests();
 
+  // For the reachability scan, which keeps its per-block state beside the index instead of
+  // copying the blocks: a block's position is its leaf's number (< leaf_count()) and its slot.
+  struct Position {
+    uint32_t leaf;
+    uint64_t slot;
+  };
+  uint32_t leaf_count() const {
+    uint32_t n = leaf_count_.load(std::memory_order_acquire);
+    return n < kMaxLeaves ? n : kMaxLeaves;
+  }
+  // The block that contains address v (start <= v < start + max(size, 1)), among blocks of at
+  // most max_size bytes; false when none does.
+  bool containing(uintptr_t v, uint64_t max_size, LiveBlock* out, Position* at) const;
+  // Bounds of the address space the leaves cover (empty: lo > hi): every block lies inside.
+  void span(uintptr_t* lo, uintptr_t* hi) const {
+    *lo = UINTPTR_MAX;
+    *hi = 0;
+    each_leaf([&](const Leaf& leaf) {
+      if (leaf.base < *lo) *lo = leaf.base;
+      if (leaf.base + (uintptr_t(1) << kRegionLog2) > *hi) *hi = leaf.base + (uintptr_t(1) << kRegionLog2);
+    });
+  }
+  // As for_each, with each block's position.
+  template <class Fn>
+  void for_each_at(Fn&& fn) const {
+    each_leaf([&](const Leaf& leaf) { walk_leaf(leaf, [&](uint64_t i, const LiveBlock& b) { fn(b, Position{leaf.number, i}); }); });
+  }
+
  private:
   static constexpr uint64_t kTouchedWords = kLeafSlots / kPageSlots / 64;
   struct Leaf {
     uintptr_t base;
+    uint32_t number;  // its place in leaves_
     std::atomic<uint64_t> touched[kTouchedWords];  // bit p: slot page p has been written
     alignas(4096) std::atomic<uint64_t> slots[kLeafSlots];
   };
@@ -89,6 +107,20 @@ class AddressIndex {
   // hold it. A slot whose page was never written is not read: a free of a block stored elsewhere
   // (a large one) must not fault in a page of this index no block ever used.
   std::atomic<uint64_t>* holding(uintptr_t address, Leaf** leaf, uint64_t* slot, uint64_t* value) const;
+  // Calls fn(slot, block) for every block of the leaf, in address order.
+  template <class Fn>
+  static void walk_leaf(const Leaf& leaf, Fn&& fn) {
+    for (uint64_t w = 0; w < kTouchedWords; ++w) {
+      uint64_t bits = leaf.touched[w].load(std::memory_order_acquire);
+      for (; bits; bits &= bits - 1) {
+        uint64_t first = (w * 64 + uint64_t(__builtin_ctzll(bits))) * kPageSlots;
+        for (uint64_t i = first; i < first + kPageSlots; ++i) {
+          uint64_t v = leaf.slots[i].load(std::memory_order_acquire);
+          if (v) fn(i, decode(leaf.base, i, v));
+        }
+      }
+    }
+  }
   template <class Fn>
   void each_leaf(Fn&& fn) const {
     uint32_t n = leaf_count_.load(std::memory_order_acquire);
@@ -140,6 +172,12 @@ class LiveBlocks {
   template <class Fn>
   void for_each(Fn&& fn) const {
     direct_.for_each(fn);
+    for_each_hashed(fn);
+  }
+  // The two halves apart, for the reachability scan.
+  const AddressIndex& index() const { return direct_; }
+  template <class Fn>
+  void for_each_hashed(Fn&& fn) const {
     for (const LiveTable& t : hashed_) t.for_each(fn);
   }
   size_t mapped_bytes() const {

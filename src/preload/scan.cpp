@@ -33,18 +33,22 @@ pid_t background_thread_tid();
 
 namespace {
 
-struct Block {
+// A block's scan state: two bits, plus kPending while it is marked but its contents still wait
+// to be scanned (the mark stack was full when it was reached).
+enum : uint8_t { kUnreached = 0, kReachable = 1, kLeader = 2, kIndirect = 3, kStateMask = 3, kPending = 4 };
+
+// Blocks of the hashed tables (over 256 bytes, and the few small ones whose granule was taken)
+// are copied into a sorted array with their state. Small blocks are not copied: the address index
+// finds them by address, and their states live in nibble arrays beside its leaves, touched only
+// where blocks are (one byte per 64 bytes of small-block heap). Copying every block (32 bytes
+// each) doubled the profiler's memory during the scan.
+struct Big {
   uintptr_t start;
   uintptr_t end;
-  // The allocator's header of the chunk that follows this block, which lies inside this block's
-  // last bytes: the allocator's own bins and top pointer point there, so such a pointer is the
-  // allocator's, not the program's, and must not keep this block alive.
-  uintptr_t next_chunk;
   uint32_t callsite;
-  uint8_t state;  // kUnreached, kReachable, kLeader, kIndirect
-  uint8_t own;    // allocated by this process (not inherited through fork)
+  uint8_t state;
+  uint8_t own;  // allocated by this process (not inherited through fork)
 };
-enum : uint8_t { kUnreached = 0, kReachable = 1, kLeader = 2, kIndirect = 3 };
 
 struct Mapping {
   uintptr_t start, end;
@@ -202,46 +206,136 @@ void resume_threads() {
 }
 
 // ---- marking ---------------------------------------------------------------------------------------
-struct Marker {
-  Scratch<Block>& blocks;
-  Scratch<uint32_t>& stack;
-  const Scratch<Mapping>& maps;
-  uintptr_t lo, hi;  // address range of all blocks, for a cheap first test
+constexpr uint64_t kBigBit = uint64_t(1) << 63;  // a handle: a small block's address, or this | Big index
+constexpr uint64_t kStackCap = 1 << 16;          // mark stack entries; beyond, blocks wait as kPending
 
-  Block* find(uintptr_t v) {
-    if (v < lo || v >= hi) return nullptr;
-    uint64_t a = 0, b = blocks.size;
-    while (a < b) {
-      uint64_t mid = (a + b) / 2;
-      if (blocks.data[mid].end <= v) a = mid + 1;
-      else b = mid;
-    }
-    if (a < blocks.size && blocks.data[a].start <= v && v != blocks.data[a].next_chunk) return &blocks.data[a];
-    return nullptr;
+struct Marker {
+  const AddressIndex& index;
+  Scratch<Big>& big;
+  uint8_t* nibbles;  // 4 bits per index slot, leaves [0, leaves) one after another
+  uint32_t leaves;
+  Scratch<uint64_t>& stack;
+  const Scratch<Mapping>& maps;
+  uint32_t callsites;
+  uintptr_t lo, hi;  // address range of all blocks, for a cheap first test
+  bool overflowed = false;
+
+  // One block found: its handle, extent and where its state is.
+  struct Ref {
+    uint64_t handle;
+    uintptr_t start, end;
+    uint8_t* state;  // a nibble's byte (small blocks) or Big::state
+    int shift;
+    uint8_t get() const { return uint8_t((*state >> shift) & 0xf); }
+    void set(uint8_t v) const { *state = uint8_t((*state & ~(0xf << shift)) | (v << shift)); }
+  };
+  Ref small_ref(const LiveBlock& b, AddressIndex::Position at) const {
+    uint8_t* byte = nibbles + ((uint64_t(at.leaf) * AddressIndex::kLeafSlots + at.slot) >> 1);
+    return Ref{b.address, b.address, b.address + (b.size ? b.size : 1), byte, int(at.slot & 1) * 4};
   }
+  Ref big_ref(uint64_t i) const {
+    Big& b = big.data[i];
+    return Ref{kBigBit | i, b.start, b.end, &b.state, 0};
+  }
+  // glibc-style chunks: the next chunk's header sits 16 bytes before the end of this chunk's
+  // usable size + 8, inside this block's last bytes. The allocator's own bins and top pointer
+  // point there, so such a pointer is the allocator's, not the program's, and must not keep this
+  // block alive. Only asked of the C allocator's blocks (GMP arenas are not glibc chunks).
+  bool is_next_chunk(uintptr_t v, uintptr_t start, uint32_t callsite) const {
+    if (v - start < 16 || callsite >= callsites || g_callsites.entry(callsite).domain != kDomainMalloc) return false;
+    uintptr_t usable = real_usable_size(reinterpret_cast<void*>(start));
+    return usable >= 24 && v == start + usable + 8 - 16;
+  }
+  bool find(uintptr_t v, Ref* r) const {
+    if (v < lo || v >= hi) return false;
+    LiveBlock b;
+    AddressIndex::Position at;
+    if (index.containing(v, LiveBlocks::kDirectMaxSize, &b, &at)) {
+      if (at.leaf >= leaves || is_next_chunk(v, b.address, b.callsite)) return false;
+      *r = small_ref(b, at);
+      return true;
+    }
+    uint64_t x = 0, y = big.size;
+    while (x < y) {
+      uint64_t mid = (x + y) / 2;
+      if (big.data[mid].end <= v) x = mid + 1;
+      else y = mid;
+    }
+    if (x == big.size || big.data[x].start > v || is_next_chunk(v, big.data[x].start, big.data[x].callsite))
+      return false;
+    *r = big_ref(x);
+    return true;
+  }
+  // The block behind a handle on the mark stack (a small one is looked up again by its address).
+  bool resolve(uint64_t handle, Ref* r) const {
+    if (handle & kBigBit) {
+      *r = big_ref(handle & ~kBigBit);
+      return true;
+    }
+    LiveBlock b;
+    AddressIndex::Position at;
+    if (!index.containing(handle, 0, &b, &at) || at.leaf >= leaves) return false;
+    *r = small_ref(b, at);
+    return true;
+  }
+
   // Scans words in [start, end); blocks found in state `from` move to `to` and are queued.
-  void scan_range(uintptr_t start, uintptr_t end, uint8_t from, uint8_t to, const Block* self = nullptr) {
+  void scan_range(uintptr_t start, uintptr_t end, uint8_t from, uint8_t to, uint64_t self) {
     start = (start + 7) & ~uintptr_t(7);
     for (uintptr_t a = start; a + 8 <= end; a += 8) {
-      Block* b = find(*reinterpret_cast<const uintptr_t*>(a));
-      if (!b || b == self) continue;
-      if (b->state == from || (to == kIndirect && b->state == kLeader)) {
-        b->state = to;
-        stack.push(uint32_t(b - blocks.data));
+      Ref r;
+      if (!find(*reinterpret_cast<const uintptr_t*>(a), &r) || r.handle == self) continue;
+      uint8_t state = r.get() & kStateMask;
+      if (state == from || (to == kIndirect && state == kLeader)) {
+        if (stack.size < stack.cap) {
+          r.set(to);
+          stack.push(r.handle);
+        } else {
+          r.set(to | kPending);
+          overflowed = true;
+        }
       }
+    }
+  }
+  void scan_block(const Ref& r, uint8_t from, uint8_t to, uint64_t self) {
+    if (readable(maps, r.start, r.end)) scan_range(r.start, r.end, from, to, self);
+  }
+  void drain(uint8_t from, uint8_t to, uint64_t self) {
+    while (stack.size) {
+      Ref r;
+      if (resolve(stack.data[--stack.size], &r)) scan_block(r, from, to, self);
+    }
+  }
+  // Scans the blocks left pending by a full stack, until none is left.
+  void finish(uint8_t from, uint8_t to, uint64_t self) {
+    drain(from, to, self);
+    while (overflowed) {
+      overflowed = false;
+      auto visit = [&](const Ref& r) {
+        if (!(r.get() & kPending)) return;
+        r.set(r.get() & kStateMask);
+        scan_block(r, from, to, self);
+        drain(from, to, self);
+      };
+      index.for_each_at([&](const LiveBlock& b, AddressIndex::Position at) {
+        if (at.leaf < leaves) visit(small_ref(b, at));
+      });
+      for (uint64_t i = 0; i < big.size; ++i) visit(big_ref(i));
     }
   }
   void scan_root(uintptr_t start, uintptr_t end) {
     if (end <= start || !readable(maps, start, end)) return;
     g_counters.scan_roots_bytes.fetch_add(end - start, std::memory_order_relaxed);
-    scan_range(start, end, kUnreached, kReachable);
-    drain(kUnreached, kReachable, nullptr);
+    scan_range(start, end, kUnreached, kReachable, 0);
+    drain(kUnreached, kReachable, 0);
   }
-  void drain(uint8_t from, uint8_t to, const Block* self) {
-    while (stack.size) {
-      Block& b = blocks.data[stack.data[--stack.size]];
-      if (readable(maps, b.start, b.end)) scan_range(b.start, b.end, from, to, self);
-    }
+  // Every block once, small ones first: fn(const Ref&, callsite, own).
+  template <class Fn>
+  void each_block(Fn&& fn) {
+    index.for_each_at([&](const LiveBlock& b, AddressIndex::Position at) {
+      if (at.leaf < leaves) fn(small_ref(b, at), b.callsite, b.fork_gen >= g_fork_gen);
+    });
+    for (uint64_t i = 0; i < big.size; ++i) fn(big_ref(i), big.data[i].callsite, big.data[i].own != 0);
   }
 };
 
@@ -286,7 +380,18 @@ void scan_thread(Marker& m, uintptr_t sp, uintptr_t tp, uint64_t tls_bytes) {
 // used earlier and would keep stale pointers "reachable". Start at the innermost frame of the
 // program itself (its caller of exit, or _start after main returned), with the callee-saved
 // registers as they were in that frame, which the runtime frames may have spilled.
-LIBLEAK_NOINLINE void scan_current_thread(Marker& m, uint64_t tls_bytes) {
+//
+// The scan's own frames are skipped too, wherever the scan is linked: their locals and spill slots
+// hold block addresses (the bounds of the heap, a block being sorted) that are not the program's.
+// In libleak.so the module range already covers them; the unit tests link the scan into the test.
+#define LIBLEAK_SCAN_FRAME __attribute__((noinline, section("libleak_scan_frames")))
+extern "C" const char __start_libleak_scan_frames[] __attribute__((weak, visibility("hidden")));
+extern "C" const char __stop_libleak_scan_frames[] __attribute__((weak, visibility("hidden")));
+bool in_scan_frame(uintptr_t ip) {
+  return ip >= uintptr_t(__start_libleak_scan_frames) && ip < uintptr_t(__stop_libleak_scan_frames);
+}
+
+LIBLEAK_SCAN_FRAME void scan_current_thread(Marker& m, uint64_t tls_bytes) {
   unw_context_t context;
   unw_cursor_t cursor;
   uintptr_t sp = 0;
@@ -295,7 +400,7 @@ LIBLEAK_NOINLINE void scan_current_thread(Marker& m, uint64_t tls_bytes) {
     do {
       unw_word_t ip = 0;
       unw_get_reg(&cursor, UNW_REG_IP, &ip);
-      if (is_exit_runtime(uintptr_t(ip))) continue;
+      if (is_exit_runtime(uintptr_t(ip)) || in_scan_frame(uintptr_t(ip))) continue;
       unw_word_t v = 0;
       unw_get_reg(&cursor, UNW_REG_SP, &v);
       sp = uintptr_t(v);
@@ -315,13 +420,12 @@ LIBLEAK_NOINLINE void scan_current_thread(Marker& m, uint64_t tls_bytes) {
 }
 
 void classify(Marker& m) {
-  for (uint64_t i = 0; i < m.blocks.size; ++i) {
-    Block& b = m.blocks.data[i];
-    if (b.state != kUnreached) continue;
-    b.state = kLeader;
-    if (readable(m.maps, b.start, b.end)) m.scan_range(b.start, b.end, kUnreached, kIndirect, &b);
-    m.drain(kUnreached, kIndirect, &b);
-  }
+  m.each_block([&](const Marker::Ref& r, uint32_t, bool) {
+    if (r.get() != kUnreached) return;
+    r.set(kLeader);
+    m.scan_block(r, kUnreached, kIndirect, r.handle);
+    m.finish(kUnreached, kIndirect, r.handle);
+  });
 }
 
 // The unreachable blocks of the last scan, kept for scan_recount_kept().
@@ -348,25 +452,26 @@ void count_verdict(uint32_t callsite, uint8_t state, uint64_t size) {
   if (state == kIndirect) c.indirect_blocks++, c.indirect_bytes += size;
 }
 
-void tally(const Scratch<Block>& blocks) {
+void tally(Marker& m) {
   clear_callsite_verdicts();
   uint32_t n = g_callsites.count();
   uint64_t lost = 0;
-  for (uint64_t i = 0; i < blocks.size; ++i) {
-    const Block& b = blocks.data[i];
-    if (!b.own || b.callsite >= n || (b.state != kLeader && b.state != kIndirect)) continue;
-    count_verdict(b.callsite, b.state, b.end - b.start);
-    ++lost;
-  }
+  auto counted = [&](const Marker::Ref& r, uint32_t callsite, bool own) {
+    uint8_t state = r.get() & kStateMask;
+    return own && callsite < n && (state == kLeader || state == kIndirect) ? state : 0;
+  };
+  m.each_block([&](const Marker::Ref& r, uint32_t callsite, bool own) {
+    if (uint8_t state = counted(r, callsite, own)) count_verdict(callsite, state, r.end - r.start), ++lost;
+  });
   sys_unmap(g_kept, g_kept_bytes);
   g_kept_count = 0;
   g_kept_bytes = (lost + 1) * sizeof(Kept);
   g_kept = static_cast<Kept*>(sys_map(g_kept_bytes));
-  for (uint64_t i = 0; g_kept && i < blocks.size; ++i) {
-    const Block& b = blocks.data[i];
-    if (!b.own || b.callsite >= n || (b.state != kLeader && b.state != kIndirect)) continue;
-    g_kept[g_kept_count++] = Kept{b.start, b.end - b.start, b.callsite, b.state};
-  }
+  if (!g_kept) return;
+  m.each_block([&](const Marker::Ref& r, uint32_t callsite, bool own) {
+    uint8_t state = counted(r, callsite, own);
+    if (state && g_kept_count <= lost) g_kept[g_kept_count++] = Kept{r.start, r.end - r.start, callsite, state};
+  });
 }
 
 }  // namespace
@@ -384,7 +489,7 @@ bool scan_recount_kept() {
   return true;
 }
 
-bool scan_for_leaks() {
+LIBLEAK_SCAN_FRAME bool scan_for_leaks() {
   if (!recorder_ready()) return false;
   if (!g_paused) g_paused = static_cast<PausedThread*>(sys_map(sizeof(PausedThread) * kMaxThreads));
   if (!g_paused) return false;
@@ -407,27 +512,31 @@ bool scan_for_leaks() {
   bool ok = false;
   {
     Scratch<Mapping> maps;
-    Scratch<Block> blocks;
-    Scratch<uint32_t> stack;
+    Scratch<Big> big;
+    Scratch<uint64_t> stack;
     uint64_t count = 0;
-    g_live.for_each([&](const LiveBlock&) { ++count; });
-    if (read_maps(maps) && blocks.reserve(count + 1024) && stack.reserve(count + 1024)) {
+    g_live.for_each_hashed([&](const LiveBlock&) { ++count; });
+    const AddressIndex& index = g_live.index();
+    uint32_t leaves = index.leaf_count();
+    uint64_t nibble_bytes = (uint64_t(leaves) * AddressIndex::kLeafSlots + 1) / 2 + 1;
+    auto* nibbles = static_cast<uint8_t*>(sys_map(nibble_bytes));
+    if (nibbles && read_maps(maps) && big.reserve(count + 1024) && stack.reserve(kStackCap)) {
       uint32_t gen = g_fork_gen;
-      uint32_t callsites = g_callsites.count();
-      g_live.for_each([&](const LiveBlock& b) {
-        // glibc-style chunks: the next chunk's header sits 16 bytes before the end of this
-        // chunk's usable size + 8. Only asked of the C allocator's blocks (GMP arenas are not).
-        bool c_heap = b.callsite < callsites && g_callsites.entry(b.callsite).domain == kDomainMalloc;
-        uintptr_t usable = c_heap ? real_usable_size(reinterpret_cast<void*>(b.address)) : 0;
-        uintptr_t next_chunk = usable >= 24 ? b.address + usable + 8 - 16 : 0;
+      g_live.for_each_hashed([&](const LiveBlock& b) {
         // A zero-sized block still has an address worth pointing at: give it one byte.
-        blocks.push(Block{b.address, b.address + (b.size ? b.size : 1), next_chunk, b.callsite, kUnreached,
-                          b.fork_gen >= gen});
+        big.push(Big{b.address, b.address + (b.size ? b.size : 1), b.callsite, kUnreached, b.fork_gen >= gen});
       });
-      std::sort(blocks.data, blocks.data + blocks.size, [](const Block& a, const Block& b) { return a.start < b.start; });
-      uintptr_t lo = blocks.size ? blocks.data[0].start : 0, hi = 0;
-      for (uint64_t i = 0; i < blocks.size; ++i) hi = blocks.data[i].end > hi ? blocks.data[i].end : hi;
-      Marker m{blocks, stack, maps, lo, hi};
+      std::sort(big.data, big.data + big.size, [](const Big& a, const Big& b) { return a.start < b.start; });
+      // The regions of the index's leaves bound its blocks (a block may reach past its region's
+      // end by up to its size), then the big blocks'.
+      uintptr_t lo, hi;
+      index.span(&lo, &hi);
+      if (hi) hi += LiveBlocks::kDirectMaxSize;
+      for (uint64_t i = 0; i < big.size; ++i) {
+        lo = big.data[i].start < lo ? big.data[i].start : lo;
+        hi = big.data[i].end > hi ? big.data[i].end : hi;
+      }
+      Marker m{index, big, nibbles, leaves, stack, maps, g_callsites.count(), lo, hi};
       uint64_t tls = static_tls_bytes();
       dl_iterate_phdr(on_writable_segment, &m);
       scan_current_thread(m, tls);
@@ -437,14 +546,15 @@ bool scan_for_leaks() {
         m.scan_root(reinterpret_cast<uintptr_t>(t.regs), reinterpret_cast<uintptr_t>(t.regs + NGREG));
         scan_thread(m, t.sp, t.tp, tls);
       }
-      uint64_t reached = 0;
-      for (uint64_t i = 0; i < blocks.size; ++i) reached += blocks.data[i].state == kReachable;
+      m.finish(kUnreached, kReachable, 0);
+      uint64_t reached = 0, blocks = 0;
+      m.each_block([&](const Marker::Ref& r, uint32_t, bool) { reached += r.get() == kReachable, ++blocks; });
       classify(m);
-      tally(blocks);
+      tally(m);
       if (env_get("LIBLEAK_DEBUG")) {
         char line[200];
         size_t k = fmt_str(line, sizeof line, 0, "scan: blocks ");
-        k = fmt_u64(line, sizeof line, k, blocks.size);
+        k = fmt_u64(line, sizeof line, k, blocks);
         k = fmt_str(line, sizeof line, k, ", reachable ");
         k = fmt_u64(line, sizeof line, k, reached);
         k = fmt_str(line, sizeof line, k, ", unreachable ");
@@ -457,6 +567,7 @@ bool scan_for_leaks() {
       }
       ok = true;
     }
+    sys_unmap(nibbles, nibble_bytes);
   }
   resume_threads();
   if (sig > 0) sigaction(sig, &old, nullptr);

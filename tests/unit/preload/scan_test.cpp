@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <algorithm>
 #include <thread>
+#include <utility>
 
 #include "modules.h"
 #include "recorder.h"
@@ -94,6 +96,63 @@ __attribute__((noinline)) uint32_t build_interior_only() {
   return b.callsite;
 }
 
+uint32_t callsite_of(const void* p) {
+  LiveBlock b{};
+  g_live.find(reinterpret_cast<uintptr_t>(p), &b);
+  return b.callsite;
+}
+
+__attribute__((noinline)) void* recorded_array(size_t bytes) {
+  void* p = calloc(1, bytes);
+  record_alloc(p, bytes, kDomainMalloc);
+  return p;
+}
+
+// More pointers in one block than the scan's mark stack holds (65,536): the blocks found past
+// that wait as pending and are scanned in a later pass.
+constexpr int kWide = 70000;
+Node** g_wide = nullptr;  // a root
+
+__attribute__((noinline)) Node* recorded_child() { return recorded_node(); }
+
+// A reachable array of kWide nodes, each with a child of its own: the children of the nodes that
+// waited as pending are found only when those are scanned. Sites: array, nodes, children.
+struct WideSites {
+  uint32_t array, nodes, children;
+};
+__attribute__((noinline)) WideSites build_wide_reachable() {
+  g_wide = static_cast<Node**>(recorded_array(kWide * sizeof(Node*)));
+  recorded_nodes(g_wide, kWide);
+  for (int i = 0; i < kWide; ++i) g_wide[i]->child[0] = recorded_child();
+  return {callsite_of(g_wide), callsite_of(g_wide[0]), callsite_of(g_wide[0]->child[0])};
+}
+
+// A lost array of kWide nodes, each pointing back to it and to the lowest node: one lost cycle.
+// The scan meets the lowest node first (small blocks go in address order), so it leads, and the
+// nodes that wait as pending point to it: it must stay the leader.
+__attribute__((noinline)) std::pair<uint32_t, uint32_t> build_wide_lost_cycle() {
+  auto** a = static_cast<Node**>(recorded_array(kWide * sizeof(Node*)));
+  recorded_nodes(a, kWide);
+  Node* lowest = *std::min_element(a, a + kWide);
+  for (int i = 0; i < kWide; ++i) a[i]->next = reinterpret_cast<Node*>(a), a[i]->child[0] = lowest;
+  std::pair<uint32_t, uint32_t> sites{callsite_of(a), callsite_of(a[0])};
+  return sites;
+}
+
+// A lost chain large -> small -> large: the hashed table's blocks and the address index's are
+// found through each other. Sites: root, middle, leaf.
+struct MixedSites {
+  uint32_t root, middle, leaf;
+};
+__attribute__((noinline)) MixedSites build_lost_mixed() {
+  auto** root = static_cast<Node**>(recorded_array(1024));
+  Node* middle = recorded_node();
+  void* leaf = recorded_array(2048);
+  root[5] = middle;
+  middle->child[1] = static_cast<Node*>(leaf);
+  return {callsite_of(root), callsite_of(middle), callsite_of(leaf)};
+}
+
 const Callsite& site(uint32_t id) { return g_callsites.entry(id); }
 
 }  // namespace
@@ -104,11 +163,17 @@ TEST(Scan, ClassifiesReachableDirectIndirectAndInterior) {
   ASSERT_TRUE(recorder_ready());
   set_own_module_range_for_tests(0, 0);  // the recorder is linked into this test executable
   uint32_t chain = 0, tree = 0, cycle = 0, interior = 0;
+  WideSites wide{};
+  std::pair<uint32_t, uint32_t> wide_lost;
+  MixedSites mixed{};
   std::thread builder([&] {
     chain = build_reachable_chain(50);
     tree = build_lost_tree();
     cycle = build_lost_cycle();
     interior = build_interior_only();
+    wide = build_wide_reachable();
+    wide_lost = build_wide_lost_cycle();
+    mixed = build_lost_mixed();
   });
   builder.join();
   ASSERT_TRUE(scan_for_leaks());
@@ -123,6 +188,24 @@ TEST(Scan, ClassifiesReachableDirectIndirectAndInterior) {
   EXPECT_EQ(site(tree).indirect_bytes, 4 * sizeof(Node));
   EXPECT_EQ(site(cycle).unreachable_blocks, 1u);
   EXPECT_EQ(site(cycle).indirect_blocks, 1u);
+
+  for (uint32_t id : {wide.array, wide.nodes, wide.children}) {
+    EXPECT_EQ(site(id).unreachable_blocks, 0u) << id;
+    EXPECT_EQ(site(id).indirect_blocks, 0u) << id;
+  }
+  // A cycle: whichever member the scan meets first leads, the kWide others are indirect.
+  const Callsite &array = site(wide_lost.first), &nodes = site(wide_lost.second);
+  EXPECT_EQ(array.unreachable_blocks + nodes.unreachable_blocks, 1u);
+  EXPECT_EQ(array.unreachable_blocks + array.indirect_blocks, 1u);
+  EXPECT_EQ(nodes.unreachable_blocks + nodes.indirect_blocks, uint64_t(kWide));
+  EXPECT_EQ(array.unreachable_bytes + array.indirect_bytes, kWide * sizeof(Node*));
+  EXPECT_EQ(nodes.unreachable_bytes + nodes.indirect_bytes, kWide * sizeof(Node));
+  EXPECT_EQ(site(mixed.root).unreachable_blocks, 1u);
+  EXPECT_EQ(site(mixed.root).unreachable_bytes, 1024u);
+  EXPECT_EQ(site(mixed.middle).indirect_blocks, 1u);
+  EXPECT_EQ(site(mixed.middle).unreachable_blocks, 0u);
+  EXPECT_EQ(site(mixed.leaf).indirect_blocks, 1u);
+  EXPECT_EQ(site(mixed.leaf).indirect_bytes, 2048u);
 
   // After an early scan, a kept unreachable block that is freed no longer counts.
   LiveBlock any;
