@@ -17,7 +17,7 @@ class SlowExit(Scenario):
         total_ms = (time.monotonic() - started) * 1000
         main_ms = float(re.fullmatch(r"main ran (\d+) ms\n", proc.stdout).group(1))
         report = self.report(trace)
-        # Start-up before main and exec are a few epochs; the exit scan of 600,000 blocks is many.
+        # Start-up before main and exec are a few epochs; the exit scan of 2,000,000 blocks is many.
         self.assertGreater(total_ms - main_ms, 10 * EPOCH_MS, "the exit must outlast a few epochs")
         epochs = report["process"]["epoch_count"]
         self.assertLessEqual(epochs * EPOCH_MS, main_ms + 8 * EPOCH_MS, (epochs, main_ms, total_ms))
