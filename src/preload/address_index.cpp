@@ -89,10 +89,10 @@ bool AddressIndex::containing(uintptr_t v, uint64_t max_size, LiveBlock* out, Po
   for (uint64_t back = 0; back <= (max_size + 31) >> kGranuleLog2; ++back) {
     uintptr_t g = first - (back << kGranuleLog2);
     if (g > first) break;  // wrapped below 0
-    const Leaf* leaf = leaf_of(g);
+    Leaf* leaf = leaf_of(g);
     if (!leaf) continue;
     uint64_t i = slot_of(g);
-    if (!(leaf->touched[i / kPageSlots / 64].load(std::memory_order_relaxed) & page_bit(i))) continue;
+    if (!(touched_word(*leaf, i).load(std::memory_order_relaxed) & page_bit(i))) continue;
     uint64_t s = leaf->slots[i].load(std::memory_order_acquire);
     if (!s) continue;
     LiveBlock b = decode(leaf->base, i, s);
