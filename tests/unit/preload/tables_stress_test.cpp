@@ -384,7 +384,7 @@ TEST(TablesStress, SharedCallsiteCountersLoseNoUpdates) {
   EXPECT_EQ(c.live_bytes(), 0);
   // Thread 16 alone reached 16 * per_thread live bytes before its first free. With several
   // shards in use a thread checks the peak on every kPeakSampling-th allocation only (its 1st,
-  // 17th, ...), so what is guaranteed is the sum at its last check: at least its own bytes then.
+  // 65th, ...), so what is guaranteed is the sum at its last check: at least its own bytes then.
   const int64_t last_checked = int64_t((per_thread - 1) / Callsite::kPeakSampling * Callsite::kPeakSampling) + 1;
   EXPECT_GE(c.peak(), last_checked * kThreads);
   EXPECT_LE(uint64_t(c.peak()), bytes);
