@@ -301,11 +301,13 @@ void attach_pending(Pending& pending, Trace& out) {
               [&](uint64_t, const trace::NativeNode& n) { cs.frames.push_back(n.ip); });
   }
   std::string_view blob = pending.python_blob ? std::string_view(*pending.python_blob) : std::string_view();
+  pending.python.reserve(pending.python.size() + pending.python_leaves.size());
   for (const auto& s : pending.python_leaves) {
     if (s.count > kMaxDepth) {
       throw Error(fmt::format("python stack 0x{:x} has {} frames (more than {})", s.stack_hash, s.count, kMaxDepth));
     }
     std::vector<PythonFrameInfo> frames;
+    frames.reserve(s.count);
     walk_tree(pending.python_nodes, "python", s.leaf, s.count, s.stack_hash,
               [&](uint64_t node, const trace::PythonNode& n) {
                 const char* owner = "python stack tree node";
