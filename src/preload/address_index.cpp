@@ -52,15 +52,21 @@ bool AddressIndex::insert(uintptr_t address, uint64_t size, uint32_t callsite, u
   return leaf->slots[i].compare_exchange_strong(expected, v, std::memory_order_release, std::memory_order_relaxed);
 }
 
-__attribute__((always_inline)) inline std::atomic<uint64_t>* AddressIndex::holding(uintptr_t address, Leaf** leaf, uint64_t* slot, uint64_t* value) const {
+__attribute__((always_inline)) inline std::atomic<uint64_t>* AddressIndex::slot_at(uintptr_t address, Leaf** leaf,
+                                                                                   uint64_t* slot) const {
   *leaf = leaf_of(address);
   if (!*leaf) return nullptr;
   *slot = slot_of(address);
   if (!(touched_word(**leaf, *slot).load(std::memory_order_relaxed) & page_bit(*slot))) return nullptr;
-  std::atomic<uint64_t>& s = (*leaf)->slots[*slot];
-  *value = s.load(std::memory_order_acquire);
+  return &(*leaf)->slots[*slot];
+}
+
+__attribute__((always_inline)) inline std::atomic<uint64_t>* AddressIndex::holding(uintptr_t address, Leaf** leaf, uint64_t* slot, uint64_t* value) const {
+  std::atomic<uint64_t>* s = slot_at(address, leaf, slot);
+  if (!s) return nullptr;
+  *value = s->load(std::memory_order_acquire);
   // Another block of the same granule, or none: the address may be in the hashed table.
-  return *value && (*value & 31) == (address & 31) ? &s : nullptr;
+  return *value && (*value & 31) == (address & 31) ? s : nullptr;
 }
 
 bool AddressIndex::remove(uintptr_t address, LiveBlock* out) {
@@ -89,11 +95,10 @@ bool AddressIndex::containing(uintptr_t v, uint64_t max_size, LiveBlock* out, Po
   for (uint64_t back = 0; back <= (max_size + 31) >> kGranuleLog2; ++back) {
     uintptr_t g = first - (back << kGranuleLog2);
     if (g > first) break;  // wrapped below 0
-    Leaf* leaf = leaf_of(g);
-    if (!leaf) continue;
-    uint64_t i = slot_of(g);
-    if (!(touched_word(*leaf, i).load(std::memory_order_relaxed) & page_bit(i))) continue;
-    uint64_t s = leaf->slots[i].load(std::memory_order_acquire);
+    Leaf* leaf;
+    uint64_t i;
+    std::atomic<uint64_t>* at_g = slot_at(g, &leaf, &i);
+    uint64_t s = at_g ? at_g->load(std::memory_order_acquire) : 0;
     if (!s) continue;
     LiveBlock b = decode(leaf->base, i, s);
     if (b.address > v) continue;

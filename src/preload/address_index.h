@@ -103,9 +103,12 @@ class AddressIndex {
     return dir && (address >> kAddressBits) == 0 ? dir[address >> kRegionLog2].load(std::memory_order_acquire)
                                                   : nullptr;
   }
+  // The slot of `address`'s granule, with its leaf and index; nullptr when its page was never
+  // written: a free of a block stored elsewhere (a large one) must not read, and so fault in, a
+  // page of this index no block ever used.
+  std::atomic<uint64_t>* slot_at(uintptr_t address, Leaf** leaf, uint64_t* slot) const;
   // The slot holding the block at `address`, with its value; nullptr when the index does not
-  // hold it. A slot whose page was never written is not read: a free of a block stored elsewhere
-  // (a large one) must not fault in a page of this index no block ever used.
+  // hold it.
   std::atomic<uint64_t>* holding(uintptr_t address, Leaf** leaf, uint64_t* slot, uint64_t* value) const;
   // Calls fn(slot, block) for every block of the leaf, in address order.
   template <class Fn>
@@ -146,7 +149,8 @@ class AddressIndex {
 class LiveBlocks {
  public:
   static constexpr uint64_t kDirectMaxSize = 256;
-  static constexpr int kHashedShards = 16;
+  static constexpr int kShardBits = 4;
+  static constexpr int kHashedShards = 1 << kShardBits;
   static constexpr int kShardRegionLog2 = 26;
 
   bool insert(uintptr_t address, uint64_t size, uint32_t callsite, uint32_t epoch, uint32_t fork_gen) {
@@ -193,9 +197,8 @@ class LiveBlocks {
   static int shard_of(uintptr_t address) {
     // Fibonacci hashing of the region: neighbouring regions (arenas mapped one after another)
     // land in different tables.
-    return int(((address >> kShardRegionLog2) * 0x9E3779B97F4A7C15ull) >> (64 - 4));
+    return int(((address >> kShardRegionLog2) * 0x9E3779B97F4A7C15ull) >> (64 - kShardBits));
   }
-  static_assert(kHashedShards == 1 << 4);
 
  private:
   LiveTable& hashed(uintptr_t address) { return hashed_[shard_of(address)]; }
