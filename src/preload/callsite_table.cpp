@@ -108,8 +108,7 @@ bool CallsiteTable::init(uint32_t capacity_log2, uint32_t max_depth) {
   }
   Callsite& overflow = entries_[kOverflow];
   overflow.hash = 1;
-  overflow.shard_stride = max_entries_;
-  overflow.counters = &shard(0, kOverflow);
+  link_counters(kOverflow);
   overflow.published.store(1, std::memory_order_release);
   count_.store(1, std::memory_order_release);
   return true;
@@ -151,8 +150,7 @@ uint32_t CallsiteTable::intern(uint64_t hash, const uintptr_t* frames, uint32_t 
         c.depth = depth;
         c.domain = domain;
         c.module_gen = module_gen;
-        c.shard_stride = max_entries_;
-        c.counters = &shard(0, fresh);
+        link_counters(fresh);
         for (uint32_t f = 0; f < depth; ++f) frame_arena_[offset + f] = frames[f];
         c.py_count = 0;
         if (fill) fill(c, fill_arg);

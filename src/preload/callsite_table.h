@@ -209,7 +209,6 @@ class CallsiteTable {
   uint32_t capacity() const { return max_entries_; }
 
  private:
-  std::atomic<uint64_t>* index_ = nullptr;  // (hash high bits << 24) | (id + 1); 0 empty
   static uint32_t assign_counter_shard();
   // Adds `d`, returns the value before. The owner of an exclusive shard is its only writer, and
   // a signal handler cannot count in the middle (the recorder's HookGuard sends its allocations
@@ -225,8 +224,14 @@ class CallsiteTable {
     return a.fetch_add(d, order);
   }
   CounterShard& shard(uint32_t k, uint32_t id) { return shards_[size_t(k) * max_entries_ + id]; }
+  // Tells entry `id` where its counters are, before it is published (Callsite::counters).
+  void link_counters(uint32_t id) {
+    entries_[id].shard_stride = max_entries_;
+    entries_[id].counters = &shard(0, id);
+  }
   size_t shards_bytes() const { return size_t(Callsite::kShards) * max_entries_ * sizeof(CounterShard); }
 
+  std::atomic<uint64_t>* index_ = nullptr;  // (hash high bits << 24) | (id + 1); 0 empty
   Callsite* entries_ = nullptr;
   CounterShard* shards_ = nullptr;  // kShards arrays of max_entries_ lines, one after the other
   uint64_t* frame_arena_ = nullptr;
