@@ -233,16 +233,12 @@ struct Marker {
     drain(from, to, self);
     while (overflowed) {
       overflowed = false;
-      auto visit = [&](const Ref& r) {
+      each_block([&](const Ref& r, uint32_t, bool) {
         if (!(r.get() & kPending)) return;
         r.set(r.get() & kStateMask);
         scan_block(r, from, to, self);
         drain(from, to, self);
-      };
-      index.for_each_at([&](const LiveBlock& b, AddressIndex::Position at) {
-        if (at.leaf < leaves) visit(small_ref(b, at));
       });
-      for (uint64_t i = 0; i < big.size; ++i) visit(big_ref(i));
     }
   }
   void scan_root(uintptr_t start, uintptr_t end) {
