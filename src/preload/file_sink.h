@@ -25,15 +25,13 @@ class FileSink {
     sections_ = 0;
     ok_ = true;
     deflating_ = false;
-    if (!buf_) buf_ = static_cast<char*>(sys_map(kBufBytes + kStageBytes));
-    if (!buf_) return false;
+    if (!map_buffers()) return false;
     fd_ = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     return fd_ >= 0;
   }
   // Maps and touches the buffers and starts the deflate state ahead of a write, off its path.
   bool warm() {
-    if (!buf_) buf_ = static_cast<char*>(sys_map(kBufBytes + kStageBytes));
-    if (!buf_) return false;
+    if (!map_buffers()) return false;
     __builtin_memset(buf_, 0, kBufBytes + kStageBytes);
     return !g_config.compress || start_deflate();
   }
@@ -141,6 +139,11 @@ class FileSink {
     }
     written_ += used_;
     used_ = 0;
+  }
+  // The output buffer and the deflate input stage, mapped once and kept between writes.
+  bool map_buffers() {
+    if (!buf_) buf_ = static_cast<char*>(sys_map(kBufBytes + kStageBytes));
+    return buf_ != nullptr;
   }
   // The deflate state is made once and reset for every section (deflateReset keeps its memory,
   // and yields the same stream as a fresh deflateInit).

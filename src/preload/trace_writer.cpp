@@ -110,10 +110,8 @@ void write_modules(FileSink& out) {
 
 // Live blocks by birth bucket for every callsite, in one pass over the live table.
 uint32_t* born_histograms(uint32_t callsites, uint32_t epoch_count) {
-  uint64_t bytes = uint64_t(callsites) * t::kBornBuckets * sizeof(uint32_t);
-  if (!g_state.born.reserve(bytes)) return nullptr;
-  auto* born = g_state.born.as<uint32_t>();
-  __builtin_memset(born, 0, bytes);
+  auto* born = g_state.born.zeroed<uint32_t>(uint64_t(callsites) * t::kBornBuckets * sizeof(uint32_t));
+  if (!born) return nullptr;
   g_live.for_each([&](const LiveBlock& b) {
     if (b.callsite >= callsites || b.fork_gen < g_fork_gen) return;  // inherited: the parent reports it
     uint64_t e = b.epoch < epoch_count ? b.epoch : epoch_count - 1;
@@ -316,10 +314,8 @@ void write_marks(FileSink& out) {
   if (!marks) return;
   // Per callsite and mark: live blocks born at or after the mark's epoch, in one table pass.
   uint32_t n = g_callsites.count();
-  uint64_t bytes = uint64_t(n) * marks * 2 * sizeof(uint64_t);
-  if (!g_state.marks.reserve(bytes)) return;
-  auto* acc = g_state.marks.as<uint64_t>();
-  __builtin_memset(acc, 0, bytes);
+  auto* acc = g_state.marks.zeroed<uint64_t>(uint64_t(n) * marks * 2 * sizeof(uint64_t));
+  if (!acc) return;
   g_live.for_each([&](const LiveBlock& b) {
     if (b.callsite >= n || b.fork_gen < g_fork_gen) return;
     for (uint32_t m = 0; m < marks; ++m) {
@@ -409,10 +405,8 @@ void trace_prepare() {
   s.periodic = true;  // the final write interrupts it like a periodic write
   s.gave_up = false;
   Plan plan;
-  if (plan_write(plan) && !give_up() && s.sink.warm()) {
-    uint64_t born_bytes = uint64_t(plan.n) * t::kBornBuckets * sizeof(uint32_t);
-    if (s.born.reserve(born_bytes)) __builtin_memset(s.born.data, 0, born_bytes);
-  }
+  if (plan_write(plan) && !give_up() && s.sink.warm())
+    s.born.zeroed<uint32_t>(uint64_t(plan.n) * t::kBornBuckets * sizeof(uint32_t));
   s.periodic = false;
   g_writing.store(false, std::memory_order_release);
 }

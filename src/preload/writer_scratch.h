@@ -26,6 +26,13 @@ struct WriterScratch {
     bytes = want;
     return true;
   }
+  // The first `n` bytes, zeroed: memory a write fills from scratch. nullptr without memory.
+  template <class T>
+  T* zeroed(size_t n) {
+    if (!reserve(n)) return nullptr;
+    __builtin_memset(data, 0, n);
+    return as<T>();
+  }
   template <class T>
   T* as() const {
     return static_cast<T*>(data);
