@@ -5,8 +5,9 @@
 // into the callsite's identity, so two lines calling the same C function are two callsites but two
 // instructions of one line are one. Lines come from a shared lock-free cache in front of CPython's
 // own address-to-line function, and each thread remembers its previous capture: the outer frames
-// it still shares keep their lines and their part of the hash. The first time a callsite is seen, its frames are resolved to file
-// and function names (co_qualname from 3.11, co_name before) while the code objects are alive.
+// it still shares keep their lines and their part of the hash. The first time a callsite is seen,
+// its frames are resolved to file and function names (co_qualname from 3.11, co_name before) while
+// the code objects are alive.
 #pragma once
 
 #include <stdint.h>
