@@ -383,9 +383,12 @@ TEST(TablesStress, SharedCallsiteCountersLoseNoUpdates) {
   EXPECT_EQ(c.live_blocks(), 0);
   EXPECT_EQ(c.live_bytes(), 0);
   // Thread 16 alone reached 16 * per_thread live bytes before its first free. With several
-  // shards in use a thread checks the peak on every kPeakSampling-th allocation only (its 1st,
-  // 65th, ...), so what is guaranteed is the sum at its last check: at least its own bytes then.
-  const int64_t last_checked = int64_t((per_thread - 1) / Callsite::kPeakSampling * Callsite::kPeakSampling) + 1;
+  // shards in use the peak is checked on every kPeakSampling-th allocation a shard counts, and
+  // thread 16 may share its shard (there are fewer exclusive shards than threads), so the checks
+  // need not fall on its own allocations. But any kPeakSampling allocations in a row on one shard
+  // include a check, so one happened during thread 16's last kPeakSampling allocations, when it
+  // had counted at least per_thread - kPeakSampling of them.
+  const int64_t last_checked = int64_t(per_thread) - int64_t(Callsite::kPeakSampling);
   EXPECT_GE(c.peak(), last_checked * kThreads);
   EXPECT_LE(uint64_t(c.peak()), bytes);
 }
