@@ -102,9 +102,21 @@ struct ModuleRecord {
 };
 static_assert(sizeof(ModuleRecord) == 40);
 
+// Allocator domains: who handed out a block. Adding one is a value here and a row in kDomains;
+// the hooks that record it pass the value (docs/ARCHITECTURE.md lists the rest).
 enum Domain : uint32_t {
-  kDomainMalloc = 0,
-  kDomainGmp = 1,
+  kDomainMalloc = 0,  // malloc and its family, and GMP's default functions (which call malloc)
+  kDomainGmp = 1,     // functions a program installed with mp_set_memory_functions
+  kDomainCount,
+};
+
+struct DomainInfo {
+  const char* name;   // in reports: JSON "domain", text "[name]"
+  bool heap_chunks;   // blocks are the C allocator's chunks (the scan knows their trailing header)
+};
+inline constexpr DomainInfo kDomains[kDomainCount] = {
+    {"malloc", true},
+    {"gmp", false},
 };
 
 struct CallsiteRecord {

@@ -9,6 +9,7 @@
 #include <atomic>
 
 #include "cfi_unwind.h"
+#include "libleak/trace_format.h"
 
 #define LIBLEAK_EXPORT extern "C" __attribute__((visibility("default")))
 #define LIBLEAK_NOINLINE __attribute__((noinline))
@@ -88,7 +89,8 @@ class HookGuard {
 };
 
 // ---- recorder.cpp: what the hooks call ---------------------------------------------------------
-enum : uint32_t { kDomainMalloc = 0, kDomainGmp = 1 };
+using trace::kDomainMalloc;  // allocator domains: include/libleak/trace_format.h
+using trace::kDomainGmp;
 // A hook's caller as a CallerFrame (cfi_unwind.h), taken in the hook itself. libleak.so is built
 // with frame pointers: rbp+8 holds the return address, rbp+16 is the CFA, [rbp] the caller's rbp.
 #define LIBLEAK_CALLER_FRAME()                                                        \

@@ -164,7 +164,8 @@ struct Marker {
   // point there, so such a pointer is the allocator's, not the program's, and must not keep this
   // block alive. Only asked of the C allocator's blocks (GMP arenas are not glibc chunks).
   bool is_next_chunk(uintptr_t v, uintptr_t start, uint32_t callsite) const {
-    if (v - start < 16 || callsite >= callsites || g_callsites.entry(callsite).domain != kDomainMalloc) return false;
+    if (v - start < 16 || callsite >= callsites || !trace::kDomains[g_callsites.entry(callsite).domain].heap_chunks)
+      return false;
     uintptr_t usable = real_usable_size(reinterpret_cast<void*>(start));
     return usable >= 24 && v == start + usable + 8 - 16;
   }

@@ -106,7 +106,9 @@ size_t blame_frame(const std::vector<Frame>& frames) {
   return 0;
 }
 
-const char* domain_name(uint32_t domain) { return domain == trace::kDomainGmp ? "gmp" : "malloc"; }
+const char* domain_name(uint32_t domain) {
+  return domain < trace::kDomainCount ? trace::kDomains[domain].name : "unknown";
+}
 
 namespace {
 

@@ -76,7 +76,7 @@ struct DomainTotals {
     return *this;
   }
 };
-inline constexpr size_t kDomainCount = 2;  // trace::kDomainMalloc, trace::kDomainGmp
+inline constexpr size_t kDomainCount = trace::kDomainCount;
 const char* domain_name(uint32_t domain);
 
 // Live blocks of a leak's callsite allocated after a mark.

@@ -170,8 +170,9 @@ void write_leaks(Output& out, const ProcessReport& r, const TextOptions& options
     ++shown;
     std::string head = fmt::format("#{} {}: {}", shown, l.indirect ? "indirect" : to_string(l.verdict),
                                    amount(Amount{l.bytes, l.blocks}));
+    // The default domain in parentheses, any other (an allocator the program installed) marked.
     out.print("\n{} {}\n", style(verdict_color(l), head),
-              l.domain == trace::kDomainGmp ? "[gmp]" : "(malloc)");
+              l.domain == trace::kDomainMalloc ? "(malloc)" : fmt::format("[{}]", domain_name(l.domain)));
     for (const auto& a : l.after_marks) {
       if (a.mark >= r.marks.size()) continue;
       out.print("    after mark {} \"{}\": {} of this callsite still live\n", a.mark,

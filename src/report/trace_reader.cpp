@@ -120,7 +120,7 @@ void parse_callsites(std::span<const std::byte> payload, Trace& out, Pending& pe
       throw Error(fmt::format("callsite {} has depth {} (more than {})", out.callsites.size(),
                               r.depth, kMaxDepth));
     }
-    if (r.domain > trace::kDomainGmp) {
+    if (r.domain >= trace::kDomainCount) {
       throw Error(fmt::format("callsite {} has unknown domain {}", out.callsites.size(), r.domain));
     }
     if (r.unreachable_blocks + r.indirect_blocks > r.live_blocks ||
