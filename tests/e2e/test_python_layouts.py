@@ -1,4 +1,4 @@
-"""The CPython struct layouts checked into src/preload/python_layouts.h match the headers of every
+"""The CPython struct layouts checked into src/preload/python/layouts.h match the headers of every
 interpreter installed here: tools/pylayout/pylayout.c is recompiled against each version's headers
 and its row must appear in the table exactly. Versions not installed are skipped by name."""
 import os
@@ -9,7 +9,7 @@ import unittest
 from harness import HERE, Scenario, main, pyenv_python, python_version
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-TABLE = os.path.join(ROOT, "src", "preload", "python_layouts.h")
+TABLE = os.path.join(ROOT, "src", "preload", "python", "layouts.h")
 TOOL = os.path.join(ROOT, "tools", "pylayout")
 DEBIAN = "/usr/bin/python3"
 
@@ -38,7 +38,7 @@ class PythonLayouts(Scenario):
     def check(self, python):
         row, version = self.generated_row(python)
         self.assertTrue(row.startswith(f"  {{.major = {version[0]}, .minor = {version[1]}, "), row)
-        self.assertIn(row, table_rows(), f"python_layouts.h is stale for {python}: run tools/pylayout/generate.sh")
+        self.assertIn(row, table_rows(), f"python/layouts.h is stale for {python}: run tools/pylayout/generate.sh")
 
     def test_table_covers_3_8_to_3_13_once_each(self):
         versions = [tuple(int(x) for x in re.match(r"  \{\.major = (\d+), \.minor = (\d+),", r).groups())

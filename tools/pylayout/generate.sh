@@ -1,5 +1,5 @@
 #!/bin/sh
-# Prints src/preload/python_layouts.h with fresh rows: compiles pylayout.c against the headers of
+# Prints src/preload/python/layouts.h with fresh rows: compiles pylayout.c against the headers of
 # each given CPython interpreter (default: /usr/bin/python3 and every pyenv 3.8-3.13 build), one
 # row per major.minor. Usage: tools/pylayout/generate.sh [python...] > new && mv new <that file>
 set -eu
@@ -29,7 +29,7 @@ if [ "$(sed 's/, \.ts_frame.*//' "$work/unique" | uniq -d)" ]; then
   exit 1
 fi
 # Everything but the rows comes from the checked-in header itself: the struct is defined once.
-table="$here/../../src/preload/python_layouts.h"
+table="$here/../../src/preload/python/layouts.h"
 sed '/^inline constexpr PyLayout kPyLayouts\[\] = {$/q' "$table"
 cat "$work/unique"
 awk 'rows && /^};$/ { tail = 1 } /^inline constexpr PyLayout kPyLayouts/ { rows = 1 } tail' "$table"

@@ -1,4 +1,4 @@
-/* Prints one row of src/preload/python_layouts.h: the offsets and constants libleak needs to read
+/* Prints one row of src/preload/python/layouts.h: the offsets and constants libleak needs to read
  * the CPython version whose headers this is compiled against (with -DPy_BUILD_CORE, which exposes
  * the interpreter's internal frame structs). generate.sh runs it for every installed version;
  * tests/e2e/test_python_layouts.py recompiles it and checks the checked-in rows match exactly. */

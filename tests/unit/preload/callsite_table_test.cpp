@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "internal.h"
+#include "libleak/trace_format.h"
 #include "table_test_util.h"
 
 namespace libleak {
@@ -82,11 +82,11 @@ TEST(CallsiteTableTest, SameFramesInAnotherDomainAreAnotherCallsite) {
   ScopedCallsiteTable s;
   ASSERT_TRUE(s.table.init(12, 64));
   std::vector<uintptr_t> f = stack_of(7, 12);
-  uint32_t malloc_id = intern(s.table, f, kDomainMalloc);
-  uint32_t gmp_id = intern(s.table, f, kDomainGmp);
+  uint32_t malloc_id = intern(s.table, f, trace::kDomainMalloc);
+  uint32_t gmp_id = intern(s.table, f, trace::kDomainGmp);
   EXPECT_NE(malloc_id, gmp_id);
-  EXPECT_EQ(s.table.entry(malloc_id).domain, uint32_t(kDomainMalloc));
-  EXPECT_EQ(s.table.entry(gmp_id).domain, uint32_t(kDomainGmp));
+  EXPECT_EQ(s.table.entry(malloc_id).domain, uint32_t(trace::kDomainMalloc));
+  EXPECT_EQ(s.table.entry(gmp_id).domain, uint32_t(trace::kDomainGmp));
 }
 
 TEST(CallsiteTableTest, FullTableReturnsOverflowAndCountsDrops) {
@@ -113,20 +113,20 @@ TEST(CallsiteTableTest, HashDependsOnDomainDepthAndEveryFrame) {
   std::set<uint64_t> seen;
   for (uint32_t n = 0; n < 200; ++n) {
     std::vector<uintptr_t> f = stack_of(n, 16);
-    uint64_t h0 = hash_stack(f.data(), 16, kDomainMalloc);
-    uint64_t h1 = hash_stack(f.data(), 16, kDomainGmp);
+    uint64_t h0 = hash_stack(f.data(), 16, trace::kDomainMalloc);
+    uint64_t h1 = hash_stack(f.data(), 16, trace::kDomainGmp);
     EXPECT_NE(h0, h1) << n;
-    EXPECT_EQ(h0, hash_stack(f.data(), 16, kDomainMalloc));  // deterministic
-    EXPECT_NE(h0, hash_stack(f.data(), 15, kDomainMalloc));
+    EXPECT_EQ(h0, hash_stack(f.data(), 16, trace::kDomainMalloc));  // deterministic
+    EXPECT_NE(h0, hash_stack(f.data(), 15, trace::kDomainMalloc));
     f[n % 16] ^= 0x10;
-    EXPECT_NE(h0, hash_stack(f.data(), 16, kDomainMalloc)) << n;
+    EXPECT_NE(h0, hash_stack(f.data(), 16, trace::kDomainMalloc)) << n;
     EXPECT_GT(h0, 1u);  // never the empty index value nor the overflow entry's hash
     EXPECT_GT(h1, 1u);
     seen.insert(h0);
     seen.insert(h1);
   }
   EXPECT_EQ(seen.size(), 400u);
-  EXPECT_NE(hash_stack(nullptr, 0, kDomainMalloc), hash_stack(nullptr, 0, kDomainGmp));
+  EXPECT_NE(hash_stack(nullptr, 0, trace::kDomainMalloc), hash_stack(nullptr, 0, trace::kDomainGmp));
 }
 
 TEST(CallsiteTableTest, CountersTrackLiveTotalsAndPeak) {

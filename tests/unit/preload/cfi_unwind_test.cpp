@@ -1,6 +1,6 @@
 // The cached .eh_frame unwinder (src/preload/cfi_unwind) against libunwind: from the same place,
 // both must give the same return addresses, or the fast walk must hand the stack to libunwind.
-#include "cfi_unwind.h"
+#include "stacks/cfi_unwind.h"
 
 #include <gtest/gtest.h>
 #include <pthread.h>
@@ -13,7 +13,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
-#include "internal.h"  // LIBLEAK_CALLER_FRAME
+#include "stacks/caller_frame.h"
 
 using libleak::cfi_backtrace;
 

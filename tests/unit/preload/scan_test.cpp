@@ -12,17 +12,10 @@
 #include <thread>
 #include <utility>
 
-#include "modules.h"
-#include "recorder.h"
-#include "scan.h"
-
-namespace libleak {
-// What libleak.so's other files provide; the test process has no hooks and no background thread.
-LIBLEAK_TLS ThreadState t_state;
-size_t real_usable_size(void* p) { return malloc_usable_size(p); }
-pid_t background_thread_tid() { return 0; }
-bool trace_is_root_process() { return true; }
-}  // namespace libleak
+#include "base/config.h"
+#include "recorder/state.h"
+#include "scan/scan.h"
+#include "stacks/modules.h"
 
 using namespace libleak;
 
@@ -38,7 +31,7 @@ Node* g_root = nullptr;  // a root: this test binary's writable segment
 
 __attribute__((noinline)) Node* recorded_node() {
   auto* n = static_cast<Node*>(calloc(1, sizeof(Node)));
-  record_alloc(n, sizeof(Node), kDomainMalloc);
+  record_alloc(n, sizeof(Node), trace::kDomainMalloc);
   return n;
 }
 
@@ -104,7 +97,7 @@ uint32_t callsite_of(const void* p) {
 
 __attribute__((noinline)) void* recorded_array(size_t bytes) {
   void* p = calloc(1, bytes);
-  record_alloc(p, bytes, kDomainMalloc);
+  record_alloc(p, bytes, trace::kDomainMalloc);
   return p;
 }
 
@@ -159,6 +152,7 @@ const Callsite& site(uint32_t id) { return g_callsites.entry(id); }
 
 TEST(Scan, ClassifiesReachableDirectIndirectAndInterior) {
   config_load();
+  recorder_set_allocator(RealAllocator{malloc_usable_size, true});  // the test has no hooks
   recorder_init();
   ASSERT_TRUE(recorder_ready());
   set_own_module_range_for_tests(0, 0);  // the recorder is linked into this test executable
@@ -176,7 +170,7 @@ TEST(Scan, ClassifiesReachableDirectIndirectAndInterior) {
     mixed = build_lost_mixed();
   });
   builder.join();
-  ASSERT_TRUE(scan_for_leaks());
+  ASSERT_TRUE(scan_for_leaks(0));
 
   EXPECT_EQ(site(chain).unreachable_blocks, 0u);
   EXPECT_EQ(site(chain).indirect_blocks, 0u);

@@ -2,7 +2,7 @@
 // map-based model of the same insertions (node ids must match exactly: the trace refers to them),
 // across index and node-array growth, reuse after reset(), stacks deeper than the compare memo,
 // and two-word (Python) frames.
-#include "stack_tree.h"
+#include "trace/stack_tree.h"
 
 #include <gtest/gtest.h>
 

@@ -6,9 +6,10 @@
 
 #include <vector>
 
-#include "address_index.h"
-#include "callsite_table.h"
-#include "live_table.h"
+#include "tables/address_index.h"
+#include "tables/callsite_table.h"
+#include "tables/live_blocks.h"
+#include "tables/live_table.h"
 
 namespace libleak::test {
 
