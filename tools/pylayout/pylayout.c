@@ -27,8 +27,8 @@ typedef PyFrameObject Frame;
     __builtin_ctz(word);                                                             \
   })
 
-int main(void) {
-  printf("  {.major = %d, .minor = %d", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+/* Where a thread's innermost frame is. */
+static void print_thread_state(void) {
 #if PY_VERSION_HEX >= 0x030D0000
   /* 3.13: the thread state points at the innermost frame itself. */
   printf(", .ts_frame = %zu, .cframe_current = -1", offsetof(PyThreadState, current_frame));
@@ -38,6 +38,10 @@ int main(void) {
 #else
   printf(", .ts_frame = %zu, .cframe_current = -1", offsetof(PyThreadState, frame));
 #endif
+}
+
+/* The frame chain: previous frame, code, instruction, owner. */
+static void print_frame(void) {
 #if PY_VERSION_HEX >= 0x030B0000
   printf(", .frame_previous = %zu", offsetof(Frame, previous));
 #if PY_VERSION_HEX >= 0x030D0000
@@ -69,6 +73,10 @@ int main(void) {
   printf(", .lasti_scale = 1");
 #endif
 #endif
+}
+
+/* Code objects: names, line table, first instruction. */
+static void print_code(void) {
   printf(", .code_filename = %zu", offsetof(PyCodeObject, co_filename));
 #if PY_VERSION_HEX >= 0x030B0000
   printf(", .code_name = %zu, .code_linetable = %zu", offsetof(PyCodeObject, co_qualname),
@@ -85,6 +93,10 @@ int main(void) {
   printf(", .code_firsttraceable = -1, .code_units = -1");
 #endif
   printf(", .code_unit = %zu, .ob_type = %zu", sizeof(_Py_CODEUNIT), offsetof(PyObject, ob_type));
+}
+
+/* str objects: where the text of an ASCII or UTF-8-cached string is. */
+static void print_strings(void) {
   printf(", .str_length = %zu, .str_state = %zu, .str_ascii_data = %zu", offsetof(PyASCIIObject, length),
          offsetof(PyASCIIObject, state), sizeof(PyASCIIObject));
   printf(", .str_utf8_length = %zu, .str_utf8 = %zu", offsetof(PyCompactUnicodeObject, utf8_length),
@@ -95,6 +107,14 @@ int main(void) {
 #else
   printf(", .bit_ready = %d", STATE_BIT(ready));
 #endif
+}
+
+int main(void) {
+  printf("  {.major = %d, .minor = %d", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+  print_thread_state();
+  print_frame();
+  print_code();
+  print_strings();
   printf("},\n");
   return 0;
 }

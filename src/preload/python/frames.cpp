@@ -81,22 +81,19 @@ struct CaptureMemo {
 };
 LIBLEAK_TLS CaptureMemo t_memo;
 
-// Walks the calling thread's frames, innermost first. Groups of frames run by one
-// _PyEval_EvalFrameDefault call end with an `entry` frame: every frame up to 3.10 (each frame has
-// its own call), is_entry in 3.11, and from 3.12 the frame just inside the shim frame each call
-// pushes onto the frame stack (owner FRAME_OWNED_BY_CSTACK). The hash folds (code, line) pairs
-// from the outermost frame in, so the memo's hashes stay valid for the frames it shares.
+// Walks the calling thread's frames, innermost first, into out's code and entry arrays and each
+// frame's line table and instruction offset. Groups of frames run by one _PyEval_EvalFrameDefault
+// call end with an `entry` frame: every frame up to 3.10 (each frame has its own call), is_entry
+// in 3.11, and from 3.12 the frame just inside the shim frame each call pushes onto the frame
+// stack (owner FRAME_OWNED_BY_CSTACK). Returns the number of frames.
 template <size_t V>
-uint64_t capture(PythonCapture* out) {
+__attribute__((always_inline)) inline int walk_frames(PythonCapture* out, uintptr_t* linetable, int32_t* offsets) {
   constexpr const PyLayout& L = kPyLayouts[V];
-  out->count = 0;
   auto ts = reinterpret_cast<uintptr_t>(g_this_thread_state());
   if (!ts) return 0;
   uintptr_t f = field<uintptr_t>(ts, L.ts_frame);
   if constexpr (L.cframe_current >= 0) f = f ? field<uintptr_t>(f, L.cframe_current) : 0;
   int max = int(config().depth) < kMaxPythonFrames ? int(config().depth) : kMaxPythonFrames;
-  uintptr_t linetable[kMaxPythonFrames];
-  int32_t offsets[kMaxPythonFrames];
   int n = 0;
   for (; f && n < max; f = field<uintptr_t>(f, L.frame_previous)) {
     uintptr_t code = field<uintptr_t>(f, L.frame_code);
@@ -136,7 +133,15 @@ uint64_t capture(PythonCapture* out) {
     offsets[n] = offset;
     ++n;
   }
-  out->count = n;
+  return n;
+}
+
+// Fills out's lines and returns the hash of the (code, line) pairs. The hash folds them from the
+// outermost frame in, so the memo's hashes stay valid for the outer frames it shares; only the
+// frames that moved since the thread's previous capture pay for a line lookup and a hash step.
+__attribute__((always_inline)) inline uint64_t resolve_lines(PythonCapture* out, const uintptr_t* linetable,
+                                                             const int32_t* offsets) {
+  int n = out->count;
   CaptureMemo& memo = t_memo;
   int same = 0;  // outer frames shared with the memo
   for (; same < n && same < memo.count; ++same) {
@@ -156,6 +161,15 @@ uint64_t capture(PythonCapture* out) {
   }
   memo.count = n;
   return n ? h | 1 : 0;
+}
+
+template <size_t V>
+uint64_t capture(PythonCapture* out) {
+  uintptr_t linetable[kMaxPythonFrames];
+  int32_t offsets[kMaxPythonFrames];
+  out->count = 0;
+  out->count = walk_frames<V>(out, linetable, offsets);
+  return resolve_lines(out, linetable, offsets);
 }
 
 // Names of code objects, cached so each is copied once: keyed by the code object and its name

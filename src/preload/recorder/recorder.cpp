@@ -23,10 +23,10 @@ static RealAllocator g_real{nullptr, false};
 
 // Process-wide live bytes exist only for the peak (totals and the timeline sum the callsites).
 // One shared counter touched by every allocation and free made it the hottest line of a
-// multi-threaded program (C bench, 2 threads: 0.55 s with it, 0.25 s without), so each thread
-// keeps its change in thread-local storage and publishes it once it passes kLiveBatch either way,
-// with the highest value it reached in between: the peak is exact for a single thread and may be
-// low by up to kLiveBatch per other thread. A thread publishes what is left when it exits.
+// multi-threaded program (docs/PERFORMANCE.md), so each thread keeps its change in thread-local
+// storage and publishes it once it passes kLiveBatch either way, with the highest value it
+// reached in between: the peak is exact for a single thread and may be low by up to kLiveBatch
+// per other thread. A thread publishes what is left when it exits.
 namespace {
 struct ThreadLive {
   int64_t pending;      // this thread's change to live bytes since it last published

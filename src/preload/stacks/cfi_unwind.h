@@ -3,8 +3,8 @@
 // allocation, memory from mmap only.
 //
 // Why not libunwind alone: unw_backtrace sets up a full cursor on every call and its per-thread
-// trace cache is a pointer chase per frame; on the benchmarks libunwind was 25% (C) and 31%
-// (Python) of the traced run's time. Nearly every frame of compiled code on x86-64 has the same
+// trace cache is a pointer chase per frame: it was a quarter to a third of a traced run's time
+// (docs/PERFORMANCE.md). Nearly every frame of compiled code on x86-64 has the same
 // shape: the caller's stack pointer (CFA) is rsp or rbp plus a constant, the return address sits
 // just below it, and rbp is either untouched or saved at a constant offset from it. Such a rule
 // fits in 32 bits and a walk is two loads per frame. Anything else (signal frames, CFA

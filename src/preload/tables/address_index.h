@@ -2,8 +2,7 @@
 // address space. Runs inside malloc/free: lock-free, memory from mmap only.
 //
 // Why: a hashed table scatters neighbouring blocks over its whole size, so with a Python-sized
-// heap every free and most allocations missed the cache and the TLB (perf: the live table was
-// ~20% of a Python run). Here a block's slot is a function of its address, so the blocks the
+// heap every free and most allocations missed the cache and the TLB (docs/PERFORMANCE.md). Here a block's slot is a function of its address, so the blocks the
 // allocator hands out next to each other, and the addresses it reuses, share the table's cache
 // lines and pages the way they share the heap's.
 //

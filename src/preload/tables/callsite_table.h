@@ -10,17 +10,15 @@
 //
 // Counters live outside the entries, in kShards arrays of one cache line per callsite (shard k
 // of callsite i at shards_[k * capacity + i]): threads are spread over the shards, so threads
-// allocating from the same stack do not take turns owning one line (C bench, 2 threads on shared
-// callsites). The arrays are one NORESERVE mapping whose pages the kernel backs on first touch,
-// so a single-threaded program pays for shard 0's array only: with four shards inside each
-// 384-byte entry, a Python run faulted in three lines per callsite it never used (Python bench,
-// 10 rounds: 13,800 -> 12,400 page faults, max RSS 57.8 -> 53.4 MB).
+// allocating from the same stack do not take turns owning one line. The arrays are one NORESERVE
+// mapping whose pages the kernel backs on first touch, so a single-threaded program pays for
+// shard 0's array only, not for lines of shards it never uses (measured: docs/PERFORMANCE.md).
 //
 // The first kExclusiveShards shards are owned by one thread each (claimed at the thread's first
 // count, given back when it exits, see callsite_table.cpp): the owner is the shard's only writer
 // and updates it with a plain load and store instead of a locked add, 4 bus-locked operations
-// fewer per allocation and free (Python bench: the counters' share of the profile 7% -> 2%). The
-// threads beyond share the last kSharedShards shards with atomic adds. Readers on any thread
+// fewer per allocation and free. The threads beyond share the last kSharedShards shards with
+// atomic adds. Readers on any thread
 // load every counter atomically: each value they read is one a writer stored.
 #pragma once
 
@@ -61,9 +59,8 @@ struct alignas(64) Callsite {
   // With one shard in use the peak comes from that shard alone: exact when it is an exclusive
   // shard (one thread); in a shared one another thread's latest frees may not be seen yet, which
   // can only raise it. With several shards in use, each thread checks the sum of the shards on
-  // every kPeakSampling-th allocation. Each check reads lines the other threads keep writing and
-  // takes them away from their owners: checking every 16th allocation instead of every 64th made
-  // the C bench with 2 threads 5% slower.
+  // every kPeakSampling-th allocation: each check reads lines the other threads keep writing and
+  // takes them away from their owners (the sampling rate is measured in docs/PERFORMANCE.md).
   std::atomic<int64_t> peak_live_bytes;
   // Bit k: shard k has counted this callsite. Readers sum those shards only.
   std::atomic<uint32_t> shards_used;
@@ -81,8 +78,8 @@ struct alignas(64) Callsite {
 
   // Shards [0, kExclusiveShards) are owned by one thread at a time; the threads beyond share
   // the rest, in turn. A shard no thread uses costs address space only, and readers sum the
-  // shards in use only: six exclusive ones cover a Python program, the C bench's two threads and
-  // small pools; two shared ones halve the contention among the threads beyond.
+  // shards in use only: six exclusive ones cover a Python program, a few threads and small
+  // pools; two shared ones halve the contention among the threads beyond.
   static constexpr uint32_t kExclusiveShards = 6;
   static constexpr uint32_t kSharedShards = 2;
   static constexpr uint32_t kShards = kExclusiveShards + kSharedShards;

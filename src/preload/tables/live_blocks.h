@@ -14,8 +14,7 @@ namespace libleak {
 // to hashed LiveTables. Same interface as LiveTable.
 //
 // The hashed blocks are split over kHashedShards tables by 64 MiB region of address space. One
-// table written by every thread passed its cache lines back and forth between cores (C bench, 2
-// threads: its inserts and removes took twice the time they take in two one-thread processes).
+// table written by every thread passed its cache lines back and forth between cores.
 // glibc gives each thread arena heaps of its own, 64 MiB and aligned to it, so threads in
 // different arenas mostly write different tables; a big main heap spans many regions and spreads
 // over all of them.
