@@ -1,5 +1,9 @@
 """LIBLEAK_* settings: a bad value costs one stderr line and the default, never the program."""
-from harness import Scenario, main
+import os
+
+from harness import HERE, LIBLEAK, Scenario, main
+
+README = os.path.join(HERE, "..", "..", "README.md")
 
 
 class Config(Scenario):
@@ -40,6 +44,26 @@ class Config(Scenario):
                                         for l in report["leaks"])
                 self.assertGreater(len(stacks[unwind]), 1, program)
             self.assertEqual(stacks["fast"], stacks["libunwind"], program)
+
+    def test_readme_table_is_the_flag_list(self):
+        """The README's configuration table names exactly the variables libleak.so reads, in the
+        same order and with the same defaults: LIBLEAK_HELP prints them from the one flag table
+        (src/preload/base/flags.inc)."""
+        proc = self.run_plain(["/bin/true"], env={"LD_PRELOAD": LIBLEAK, "LIBLEAK_HELP": "1"})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        listed = []
+        for line in proc.stderr.splitlines():
+            self.assertTrue(line.startswith("libleak: LIBLEAK_"), line)
+            name, rest = line[len("libleak: "):].split("=", 1)
+            listed.append((name, rest.split("  ", 1)[0]))
+        documented = []
+        with open(README) as f:
+            for line in f:
+                if line.startswith("| `LIBLEAK_"):
+                    cells = [c.strip().strip("`") for c in line.split("|")[1:3]]
+                    documented.append((cells[0], cells[1]))
+        self.assertEqual(len(listed), 15)
+        self.assertEqual(documented, listed)
 
 
 if __name__ == "__main__":
