@@ -3,7 +3,7 @@
 # end-to-end scenarios, sanitizer builds and a short fuzz run) through CTest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh test
 scripts/build.sh
 cd build
 ctest --output-on-failure -j"$(nproc)" "$@"

@@ -1,6 +1,6 @@
 /* libleak's public C API, for programs that want to talk to the profiler they run under.
- * Every function is a weak reference: a program built with this header runs unchanged without
- * libleak.so, where the functions are simply absent (check for NULL before calling).
+ * Safe without libleak: the functions are weak references, and every call below goes through a
+ * macro that returns -1 when libleak.so is not loaded, so the program runs unchanged. GCC/Clang.
  * From Python: ctypes.CDLL(None).libleak_snapshot() while running under LD_PRELOAD=libleak.so. */
 #ifndef LIBLEAK_LIBLEAK_H
 #define LIBLEAK_LIBLEAK_H
@@ -20,6 +20,15 @@ __attribute__((weak)) int libleak_mark(const char* label);
 
 #ifdef __cplusplus
 }
+#endif
+
+/* A weak function is a null pointer when no loaded object defines it, and calling it crashes
+ * (issue 16). These macros test it first. They are function-like, so a bare `libleak_mark`
+ * (`if (libleak_mark)`, `&libleak_mark`) still names the symbol, and the exported symbols keep
+ * their names and C ABI. libleak.so itself defines the functions, so it sees no macros. */
+#ifndef LIBLEAK_DEFINING_API
+#define libleak_snapshot() (libleak_snapshot ? (libleak_snapshot)() : -1)
+#define libleak_mark(label) (libleak_mark ? (libleak_mark)(label) : -1)
 #endif
 
 #endif

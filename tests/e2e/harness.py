@@ -69,12 +69,13 @@ class Scenario(unittest.TestCase):
         return out
 
     # ---- running -------------------------------------------------------------------------------
-    def run_traced(self, argv, *, env=None, trace_name="trace.bin", timeout=120, check_rc=0, cwd=None):
-        """Runs argv under libleak.so; returns (CompletedProcess, trace path)."""
+    def run_traced(self, argv, *, env=None, trace_name="trace.bin", timeout=120, check_rc=0, cwd=None,
+                   preload=LIBLEAK):
+        """Runs argv under libleak.so (this build's, or `preload`); returns (CompletedProcess, trace path)."""
         trace = os.path.join(self.tmp, trace_name)
         full_env = dict(os.environ)
         full_env.pop("LIBLEAK_ROOT_PID", None)
-        full_env.update({"LD_PRELOAD": LIBLEAK, "LIBLEAK_OUTPUT": trace})
+        full_env.update({"LD_PRELOAD": preload, "LIBLEAK_OUTPUT": trace})
         full_env.update(env or {})
         proc = subprocess.run(argv, env=full_env, capture_output=True, text=True, timeout=timeout,
                               cwd=cwd or self.tmp)
@@ -88,15 +89,15 @@ class Scenario(unittest.TestCase):
         return subprocess.run(argv, env=full_env, capture_output=True, text=True, timeout=timeout,
                               cwd=cwd or self.tmp)
 
-    def leakreport(self, *args, check_rc=0):
-        proc = subprocess.run([LEAKREPORT, *args], capture_output=True, text=True, timeout=120)
+    def leakreport(self, *args, check_rc=0, exe=LEAKREPORT):
+        proc = subprocess.run([exe, *args], capture_output=True, text=True, timeout=120)
         if check_rc is not None:
-            self.assertEqual(proc.returncode, check_rc, f"leakreport {args}:\n{proc.stdout}\n{proc.stderr}")
+            self.assertEqual(proc.returncode, check_rc, f"{exe} {args}:\n{proc.stdout}\n{proc.stderr}")
         return proc
 
-    def report(self, trace, *args):
+    def report(self, trace, *args, exe=LEAKREPORT):
         """leakreport --format json, parsed."""
-        return json.loads(self.leakreport("--format", "json", *args, trace).stdout)
+        return json.loads(self.leakreport("--format", "json", *args, trace, exe=exe).stdout)
 
     # ---- querying ------------------------------------------------------------------------------
     @staticmethod

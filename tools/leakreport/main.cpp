@@ -109,6 +109,7 @@ void declare_options(CLI::App& app, Options& o) {
   app.add_option("--baseline", o.baseline,
                  "compare with an older trace (or directory) of the same program: list leaks that are "
                  "new or grew; --fail-above then gates the increase");
+  app.set_version_flag("--version", "leakreport " LIBLEAK_VERSION);
   app.footer(kFooter);
 }
 
