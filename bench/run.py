@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Benchmark: baseline vs libleak vs heaptrack, side by side in one run; prints markdown tables.
 
-usage: bench/run.py [BUILD_DIR] [--reps N] [--variants] [--keep] [--python PATH ...]
+usage: bench/run.py [BUILD_DIR] [--reps N] [--variants] [--keep] [--python PATH ...] [--against DIR]
 BUILD_DIR (default /work/main/build) must hold libleak.so and leakreport. The script installs
 nothing: it compiles the workloads with gcc into a scratch directory and needs `heaptrack` on PATH
 (Debian package heaptrack; its column is skipped with a note when it is missing).
@@ -72,8 +72,9 @@ def clean_env(**extra):
 class Variant:
     """One way to run a program: baseline, libleak (with extra env) or heaptrack."""
 
-    def __init__(self, name, kind, env=None):
+    def __init__(self, name, kind, env=None, build=None):
         self.name, self.kind, self.env = name, kind, env or {}
+        self.build = build  # another build's libleak.so and leakreport (--against), else this one's
 
     def command(self, prog, work, tag):
         """Returns (argv, env, trace-path-or-glob)."""
@@ -81,7 +82,8 @@ class Variant:
             return prog, clean_env(**self.env), None
         if self.kind == "libleak":
             trace = os.path.join(work, f"{tag}.bin")
-            env = clean_env(BENCH_PRELOAD=LIBLEAK, LIBLEAK_OUTPUT=trace, **self.env)
+            lib = os.path.join(self.build, "libleak.so") if self.build else LIBLEAK
+            env = clean_env(BENCH_PRELOAD=lib, LIBLEAK_OUTPUT=trace, **self.env)
             return prog, env, trace
         prefix = os.path.join(work, f"{tag}.heaptrack")
         for old in glob.glob(prefix + "*"):
@@ -133,15 +135,16 @@ def measure(workload, prog, variants, reps, work):
     return results
 
 
-def time_leakreport(trace, reps, work):
+def time_leakreport(trace, reps, work, build=None):
     if not trace:
         return None
     log = os.path.join(work, "stderr.log")
+    leakreport = os.path.join(build, "leakreport") if build else LEAKREPORT
     times = []
     for _ in range(reps):
         with open(log, "ab") as err:
             start = time.monotonic()
-            rc = subprocess.run([LEAKREPORT, trace], stdout=subprocess.DEVNULL, stderr=err).returncode
+            rc = subprocess.run([leakreport, trace], stdout=subprocess.DEVNULL, stderr=err).returncode
             times.append(time.monotonic() - start)
         if rc not in (0, 1):
             return f"exit {rc}"
@@ -202,6 +205,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory (traces, logs)")
     ap.add_argument("--python", action="append", default=[], metavar="PATH",
                     help="also run the Python workload with this interpreter (repeatable), e.g. a pyenv 3.13")
+    ap.add_argument("--against", metavar="DIR",
+                    help="also run another build's libleak.so (and its leakreport) interleaved: before/after")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     LIBLEAK, LEAKREPORT = os.path.join(build, "libleak.so"), os.path.join(build, "leakreport")
@@ -222,6 +227,8 @@ def main():
 
 def run_all(args, progs, work, have_heaptrack):
     tools = [Variant("baseline", "baseline"), Variant("libleak", "libleak")]
+    if args.against:
+        tools.append(Variant("libleak (against)", "libleak", build=os.path.abspath(args.against)))
     if have_heaptrack:
         tools.append(Variant("heaptrack", "heaptrack"))
     py = {"PYTHONMALLOC": "malloc"}
@@ -237,7 +244,7 @@ def run_all(args, progs, work, have_heaptrack):
     rows, extra = [], []
     started = time.monotonic()
     for workload, prog, env in workloads:
-        variants = [Variant(v.name, v.kind, dict(env)) for v in tools]
+        variants = [Variant(v.name, v.kind, dict(env), v.build) for v in tools]
         if args.variants and workload.startswith("c "):
             for toggles in ({"LIBLEAK_DEPTH": "8"}, {"LIBLEAK_INTERVAL_MS": "0"}, {"LIBLEAK_SCAN": "0"},
                             {"LIBLEAK_DEPTH": "8", "LIBLEAK_INTERVAL_MS": "0", "LIBLEAK_SCAN": "0"}):
@@ -249,8 +256,9 @@ def run_all(args, progs, work, have_heaptrack):
         for v in variants[1:]:
             m = res[v.name]
             size = os.path.getsize(m.trace) if m.trace else None
-            report = time_leakreport(m.trace, args.reps, work) if v.kind == "libleak" else None
-            (rows if v.name in ("libleak", "heaptrack") else extra).append((workload, v.name, m, base, size, report))
+            report = time_leakreport(m.trace, args.reps, work, v.build) if v.kind == "libleak" else None
+            main_row = v.name in ("libleak", "libleak (against)", "heaptrack")
+            (rows if main_row else extra).append((workload, v.name, m, base, size, report))
 
     scan = scan_section(args, progs, work, have_heaptrack)
     print()
