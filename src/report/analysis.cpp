@@ -4,11 +4,11 @@
 #include "report/analysis.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include <fmt/format.h>
 
 #include "report/error.h"
+#include "report/frame_text.h"
 
 namespace libleak {
 
@@ -87,7 +87,7 @@ bool is_growing(const uint32_t (&born)[trace::kBornBuckets], uint32_t epoch_coun
 }
 
 bool is_runtime_module(std::string_view path) {
-  std::string base = std::filesystem::path(path).filename().string();
+  std::string base = basename(path);
   auto starts = [&](std::string_view prefix) { return base.rfind(prefix, 0) == 0; };
   for (auto prefix : {"libc.so", "libstdc++.so", "libm.so", "ld-linux", "libpython", "python3",
                       "libgmp.so", "libunwind", "libgcc_s"}) {
@@ -229,23 +229,6 @@ Totals combine(const std::vector<ProcessReport>& reports) {
     t.gated |= r.gated;
   }
   return t;
-}
-
-std::string describe_frame(const Frame& f) {
-  std::string where;
-  if (f.function) {
-    where = *f.function;
-  } else {
-    where = fmt::format("{}+0x{:x}",
-                        f.module ? std::filesystem::path(*f.module).filename().string() : "?",
-                        f.module_offset);
-  }
-  if (f.file) {
-    where += fmt::format(" ({}", std::filesystem::path(*f.file).filename().string());
-    if (f.line) where += fmt::format(":{}", *f.line);
-    where += ")";
-  }
-  return where;
 }
 
 GateResult apply_gate(const std::vector<ProcessReport>& reports, std::optional<uint64_t> fail_above) {

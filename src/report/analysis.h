@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "report/frame_text.h"
 #include "report/suppressions.h"
 #include "report/symbolizer.h"
 #include "report/trace_reader.h"
@@ -155,8 +156,5 @@ struct GateResult {
   std::string message;  // the one stderr line (without "leakreport: "), empty without a limit
 };
 GateResult apply_gate(const std::vector<ProcessReport>& reports, std::optional<uint64_t> fail_above);
-
-// "leak_double (ext.c:12)", or "module+0x1234" when the frame has no symbol.
-std::string describe_frame(const Frame& frame);
 
 }  // namespace libleak

@@ -3,14 +3,13 @@
 #include "report/baseline.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "report/error.h"
 #include "report/format_text.h"
-#include "report/json_writer.h"
+#include "report/escape.h"
 
 namespace libleak {
 
@@ -20,9 +19,7 @@ std::string stack_key(const std::vector<Frame>& frames) {
     if (f.function) {
       key += fmt::format("{}|{}|{}\n", *f.function, f.file ? *f.file : "", f.line ? *f.line : 0);
     } else {
-      key += fmt::format("{}+0x{:x}\n",
-                         f.module ? std::filesystem::path(*f.module).filename().string() : "?",
-                         f.module_offset);
+      key += module_offset_label(f) + "\n";
     }
   }
   return key;

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "report/format_text.h"
-#include "report/plot_svg.h"
+#include "report/escape.h"
 
 namespace libleak {
 namespace {

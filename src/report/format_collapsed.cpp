@@ -3,13 +3,13 @@
 #include "report/format_collapsed.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "report/error.h"
+#include "report/frame_text.h"
 
 namespace libleak {
 
@@ -77,22 +77,12 @@ std::string clean_label(std::string label) {
 
 }  // namespace
 
-std::string frame_label(const Frame& f) {
-  std::string label;
-  if (f.function) {
-    label = *f.function;
-  } else {
-    label = fmt::format("{}+0x{:x}",
-                        f.module ? std::filesystem::path(*f.module).filename().string() : "?",
-                        f.module_offset);
-  }
-  return clean_label(std::move(label));
-}
+std::string frame_label(const Frame& f) { return clean_label(frame_name(f)); }
 
 namespace {
 
 std::string process_frame(const ProcessReport& r) {
-  std::string cmd = r.command.empty() ? "?" : std::filesystem::path(r.command[0]).filename().string();
+  std::string cmd = r.command.empty() ? "?" : basename(r.command[0]);
   return clean_label(fmt::format("{} (pid {})", cmd, r.process.pid));
 }
 

@@ -61,8 +61,8 @@ class StackSource {
   std::unordered_map<uint64_t, std::shared_ptr<const std::vector<Frame>>> known_;
 };
 
-// A frame's name in folded stacks and flame graphs: the function, or "module+0xoffset" without a
-// symbol. ';' (the separator) and line breaks are replaced so one frame stays one field.
+// A frame's name in folded stacks and flame graphs: frame_name(), with ';' (the separator) and
+// line breaks replaced so one frame stays one field.
 std::string frame_label(const Frame& frame);
 
 // The folded lines of all processes, identical stacks summed, sorted. With several processes

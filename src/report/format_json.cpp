@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "report/json_writer.h"
+#include "report/escape.h"
 
 namespace libleak {
 namespace {

@@ -8,10 +8,10 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 
 #include <fmt/format.h>
 
+#include "report/frame_text.h"
 #include "report/size_parse.h"
 
 namespace libleak {
@@ -45,10 +45,6 @@ const char* verdict_color(const Leak& l) {
     case Verdict::kUnfreed: return kYellow;
   }
   return kBold;
-}
-
-std::string basename(const std::string& path) {
-  return std::filesystem::path(path).filename().string();
 }
 
 std::string amount(const Amount& a) {
@@ -151,7 +147,7 @@ void write_frame(Output& out, const Frame& f, size_t index, bool blamed, const F
   } else if (f.function) {
     line += fmt::format(" [{}]", basename(*f.module));
   } else {
-    line += fmt::format(" [{}+0x{:x}]", basename(*f.module), f.module_offset);
+    line += fmt::format(" [{}]", module_offset_label(f));
   }
   const char* color = blamed ? kBold : f.python ? kCyan : is_runtime_module(f.module_path()) ? kDim : "";
   out.print("  {} {}", blamed ? '>' : ' ', *color ? style(color, line) : line);

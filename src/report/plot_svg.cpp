@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
 #include <fmt/format.h>
 
 #include "report/error.h"
+#include "report/escape.h"
 #include "report/format_text.h"
 
 namespace libleak {
@@ -100,22 +100,6 @@ std::string series_label(const ProcessView& p, StackSource& stacks, uint64_t has
 }
 
 }  // namespace
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default:
-        // Control characters are not allowed in XML 1.0 text.
-        out += (static_cast<unsigned char>(c) < 0x20 && c != '\t') ? ' ' : c;
-    }
-  }
-  return out;
-}
 
 double nice_step(double max, int target) {
   if (max <= 0) return 1;

@@ -21,9 +21,6 @@ struct PlotOptions {
 // Throws Error when the trace has no timeline.
 std::string plot_svg(const ProcessView& process, Symbolizer& symbolizer, const PlotOptions& options);
 
-// Text for XML/HTML content and attribute values: & < > " escaped, control characters blanked.
-std::string xml_escape(std::string_view s);
-
 // Axis ticks: a "nice" step (1, 2 or 5 times a power of ten, in units of `unit`) so that
 // [0, max] gets about `target` ticks. Exposed for tests.
 double nice_step(double max, int target);

@@ -73,8 +73,6 @@ TEST(PlotOutput, NiceSteps) {
   EXPECT_DOUBLE_EQ(nice_step(0, 5), 1);
 }
 
-TEST(PlotOutput, XmlEscape) { EXPECT_EQ(xml_escape("a<b>&\"c\"\x01"), "a&lt;b&gt;&amp;&quot;c&quot; "); }
-
 TEST(PlotOutput, GoldenFixture) {
   auto a = test::analyze_fixture("outputs_n2.bin");
   test::expect_golden("plot.svg", plot_svg(a->view(), a->symbolizer, PlotOptions{}));
