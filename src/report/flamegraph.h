@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "report/format_collapsed.h"
+#include "report/stack_weights.h"
 
 namespace libleak {
 

@@ -51,7 +51,6 @@ std::string tick_label(double v) {
 }
 
 struct Line {
-  uint64_t stack_hash = 0;
   const std::vector<uint64_t>* values = nullptr;
   std::string label;
 };
@@ -81,22 +80,111 @@ std::vector<const TimelineSeries*> pick_series(const Timeline& t, size_t top) {
   return out;
 }
 
-std::string series_label(const ProcessView& p, StackSource& stacks, uint64_t hash) {
-  std::vector<std::string> names;
-  for (const auto& l : p.report->leaks) {
-    if (l.stack_hash != hash) continue;
-    std::string v = l.indirect ? "indirect" : to_string(l.verdict);
-    if (std::find(names.begin(), names.end(), v) == names.end()) names.push_back(v);
-  }
-  std::string verdicts;
-  for (const auto& v : names) verdicts += (verdicts.empty() ? "" : ", ") + v;
-  for (const auto& cs : p.trace->callsites) {
-    if (cs.record.stack_hash != hash) continue;
-    auto stack = stacks.of(cs);
+// "blamed frame [verdicts]" of the callsite with this stack hash.
+std::string series_label(const ProcessReport& r, uint64_t hash) {
+  for (size_t i = 0; i < r.callsites.size(); ++i) {
+    const CallsiteSummary& cs = r.callsites[i];
+    if (cs.stack_hash != hash) continue;
+    std::vector<std::string> names;
+    for (size_t e : cs.entries) {
+      const Leak& l = r.leaks[e];
+      std::string v = l.indirect ? "indirect" : to_string(l.verdict);
+      if (std::find(names.begin(), names.end(), v) == names.end()) names.push_back(v);
+    }
+    std::string verdicts;
+    for (const auto& v : names) verdicts += (verdicts.empty() ? "" : ", ") + v;
+    Stack stack = r.stacks.of(i);
     std::string where = stack->empty() ? "(no stack)" : describe_frame((*stack)[blame_frame(*stack)]);
     return verdicts.empty() ? where : fmt::format("{} [{}]", where, verdicts);
   }
   return fmt::format("callsite 0x{:016x}", hash);
+}
+
+// The axes: bytes in a unit that fits the largest value, both ranges rounded up to whole steps.
+struct Scale {
+  Unit unit;
+  double seconds;  // between two samples
+  double y_step, y_max, x_step, x_max;
+  double x(double s) const { return kLeft + (kRight - kLeft) * s / x_max; }
+  double y(double v) const { return kBottom - (kBottom - kTop) * (v / unit.scale) / y_max; }
+};
+
+Scale scale_for(const std::vector<Line>& lines, const Timeline& t) {
+  uint64_t max_bytes = 1;
+  for (const auto& l : lines) max_bytes = std::max(max_bytes, *std::max_element(l.values->begin(), l.values->end()));
+  Scale s;
+  s.unit = byte_unit(max_bytes);
+  s.y_step = nice_step(max_bytes / s.unit.scale, 5);
+  s.y_max = std::ceil(max_bytes / s.unit.scale / s.y_step) * s.y_step;
+  size_t n = t.total.size();
+  s.seconds = t.interval_ms / 1000.0;
+  double x_max_raw = std::max(1.0, double(n - 1)) * s.seconds;
+  if (x_max_raw <= 0) x_max_raw = 1;
+  s.x_step = nice_step(x_max_raw, 8);
+  s.x_max = std::ceil(x_max_raw / s.x_step - 1e-6) * s.x_step;  // 0.3 / 0.05 may be 6.0000001
+  return s;
+}
+
+void write_head(Output& out, const ProcessReport& r, int height) {
+  std::string cmd = command_line(r);
+  if (cmd.empty()) cmd = "(unknown command)";
+  out.print(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n"
+      "<rect width=\"{0}\" height=\"{1}\" fill=\"#ffffff\"/>\n",
+      kWidth, height);
+  out.print("<text x=\"{}\" y=\"28\" font-size=\"16\" font-weight=\"bold\">{}</text>\n", kLeft,
+            xml_escape(shorten(fmt::format("live bytes over time: pid {}: {}", r.process.pid, cmd), 110)));
+  out.print("<rect id=\"plot-area\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#808080\"/>\n",
+            kLeft, kTop, kRight - kLeft, kBottom - kTop);
+}
+
+// Grid lines, tick labels and the two axis titles.
+void write_axes(Output& out, const Scale& s) {
+  out.print("<g stroke=\"#e0e0e0\" stroke-width=\"1\">\n");
+  for (double v = s.y_step; v <= s.y_max + 1e-9; v += s.y_step) {
+    double y = s.y(v * s.unit.scale);
+    out.print("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\"/>\n", kLeft, y, kRight, y);
+  }
+  for (double t = s.x_step; t <= s.x_max + 1e-9; t += s.x_step) {
+    double x = s.x(t);
+    out.print("<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\"/>\n", x, kTop, x, kBottom);
+  }
+  out.print("</g>\n<g fill=\"#404040\">\n");
+  for (double v = 0; v <= s.y_max + 1e-9; v += s.y_step) {
+    out.print("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", kLeft - 6,
+              s.y(v * s.unit.scale) + 4, tick_label(v));
+  }
+  for (double t = 0; t <= s.x_max + 1e-9; t += s.x_step) {
+    out.print("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", s.x(t), kBottom + 18,
+              tick_label(t));
+  }
+  out.print("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">time (s)</text>\n", (kLeft + kRight) / 2,
+            kBottom + 40);
+  out.print("<text transform=\"translate(24 {}) rotate(-90)\" text-anchor=\"middle\">live {}</text>\n",
+            (kTop + kBottom) / 2, s.unit.name);
+  out.print("</g>\n");
+}
+
+// Line i as a polyline (with its label as tooltip) and its legend row below the plot.
+void write_line(Output& out, const Line& l, size_t i, const Scale& s, int legend_top) {
+  const char* color = i == 0 ? kTotalColor : kColors[i - 1];
+  std::string points;
+  for (size_t k = 0; k < l.values->size(); ++k) {
+    double x = s.x(l.values->size() == 1 ? 0 : k * s.seconds);
+    points += fmt::format("{}{:.1f},{:.1f}", k ? " " : "", x, s.y(double((*l.values)[k])));
+  }
+  if (l.values->size() == 1) points += fmt::format(" {:.1f},{:.1f}", s.x(s.x_max), s.y(double(l.values->front())));
+  out.print(
+      "<polyline class=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" "
+      "stroke-linejoin=\"round\"><title>{}</title></polyline>\n",
+      i == 0 ? "total" : "series", points, color, i == 0 ? 3 : 2.5, xml_escape(l.label));
+  int y = legend_top + 20 * int(i);
+  out.print(
+      "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"4\"/>"
+      "<text x=\"{}\" y=\"{}\">{}: {} at end</text>\n",
+      kLeft, y - 4, kLeft + 24, y - 4, color, kLeft + 32, y, xml_escape(shorten(l.label, 100)),
+      xml_escape(format_bytes(l.values->back())));
 }
 
 }  // namespace
@@ -111,93 +199,28 @@ double nice_step(double max, int target) {
   return 10 * magnitude;
 }
 
-std::string plot_svg(const ProcessView& p, Symbolizer& symbolizer, const PlotOptions& options) {
-  if (!p.trace->timeline || p.trace->timeline->total.empty()) {
+void write_plot_svg(Output& out, const ProcessReport& r, const PlotOptions& options) {
+  if (!r.timeline || r.timeline->total.empty()) {
     throw Error("the trace has no timeline to plot (it is sampled every LIBLEAK_EPOCH_MS)");
   }
-  const Timeline& t = *p.trace->timeline;
-  StackSource stacks(p, symbolizer);
+  const Timeline& t = *r.timeline;
   std::vector<Line> lines;
-  lines.push_back({0, &t.total, "total"});
+  lines.push_back({&t.total, "total"});
   for (const auto* s : pick_series(t, std::min(options.top, kPlotMaxSeries))) {
-    lines.push_back({s->stack_hash, &s->values, series_label(p, stacks, s->stack_hash)});
+    lines.push_back({&s->values, series_label(r, s->stack_hash)});
   }
-
-  uint64_t max_bytes = 1;
-  for (const auto& l : lines) max_bytes = std::max(max_bytes, *std::max_element(l.values->begin(), l.values->end()));
-  Unit unit = byte_unit(max_bytes);
-  double y_step = nice_step(max_bytes / unit.scale, 5);
-  double y_max = std::ceil(max_bytes / unit.scale / y_step) * y_step;
-  size_t n = t.total.size();
-  double seconds = t.interval_ms / 1000.0;
-  double x_max_raw = std::max(1.0, double(n - 1)) * seconds;
-  if (x_max_raw <= 0) x_max_raw = 1;
-  double x_step = nice_step(x_max_raw, 8);
-  double x_max = std::ceil(x_max_raw / x_step - 1e-6) * x_step;  // 0.3 / 0.05 may be 6.0000001
-  auto x_of = [&](double s) { return kLeft + (kRight - kLeft) * s / x_max; };
-  auto y_of = [&](double v) { return kBottom - (kBottom - kTop) * (v / unit.scale) / y_max; };
-
+  Scale scale = scale_for(lines, t);
   int legend_top = kBottom + 60;
-  int height = legend_top + 20 * int(lines.size()) + 10;
-  std::string cmd;
-  for (const auto& a : p.report->command) cmd += (cmd.empty() ? "" : " ") + a;
-  if (cmd.empty()) cmd = "(unknown command)";
+  write_head(out, r, legend_top + 20 * int(lines.size()) + 10);
+  write_axes(out, scale);
+  for (size_t i = 0; i < lines.size(); ++i) write_line(out, lines[i], i, scale, legend_top);
+  out.print("</svg>\n");
+}
 
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n"
-      "<rect width=\"{0}\" height=\"{1}\" fill=\"#ffffff\"/>\n",
-      kWidth, height);
-  svg += fmt::format("<text x=\"{}\" y=\"28\" font-size=\"16\" font-weight=\"bold\">{}</text>\n", kLeft,
-                     xml_escape(shorten(fmt::format("live bytes over time: pid {}: {}", p.report->process.pid, cmd), 110)));
-  svg += fmt::format("<rect id=\"plot-area\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#808080\"/>\n",
-                     kLeft, kTop, kRight - kLeft, kBottom - kTop);
-  svg += "<g stroke=\"#e0e0e0\" stroke-width=\"1\">\n";
-  for (double v = y_step; v <= y_max + 1e-9; v += y_step) {
-    double y = y_of(v * unit.scale);
-    svg += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\"/>\n", kLeft, y, kRight, y);
-  }
-  for (double s = x_step; s <= x_max + 1e-9; s += x_step) {
-    double x = x_of(s);
-    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\"/>\n", x, kTop, x, kBottom);
-  }
-  svg += "</g>\n<g fill=\"#404040\">\n";
-  for (double v = 0; v <= y_max + 1e-9; v += y_step) {
-    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", kLeft - 6,
-                       y_of(v * unit.scale) + 4, tick_label(v));
-  }
-  for (double s = 0; s <= x_max + 1e-9; s += x_step) {
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x_of(s), kBottom + 18,
-                       tick_label(s));
-  }
-  svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">time (s)</text>\n", (kLeft + kRight) / 2,
-                     kBottom + 40);
-  svg += fmt::format("<text transform=\"translate(24 {}) rotate(-90)\" text-anchor=\"middle\">live {}</text>\n",
-                     (kTop + kBottom) / 2, unit.name);
-  svg += "</g>\n";
-
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const Line& l = lines[i];
-    const char* color = i == 0 ? kTotalColor : kColors[i - 1];
-    std::string points;
-    for (size_t k = 0; k < l.values->size(); ++k) {
-      double x = x_of(l.values->size() == 1 ? 0 : k * seconds);
-      points += fmt::format("{}{:.1f},{:.1f}", k ? " " : "", x, y_of(double((*l.values)[k])));
-    }
-    if (l.values->size() == 1) points += fmt::format(" {:.1f},{:.1f}", x_of(x_max), y_of(double(l.values->front())));
-    svg += fmt::format(
-        "<polyline class=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" "
-        "stroke-linejoin=\"round\"><title>{}</title></polyline>\n",
-        i == 0 ? "total" : "series", points, color, i == 0 ? 3 : 2.5, xml_escape(l.label));
-    int y = legend_top + 20 * int(i);
-    svg += fmt::format(
-        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"4\"/>"
-        "<text x=\"{}\" y=\"{}\">{}: {} at end</text>\n",
-        kLeft, y - 4, kLeft + 24, y - 4, color, kLeft + 32, y, xml_escape(shorten(l.label, 100)),
-        xml_escape(format_bytes(l.values->back())));
-  }
-  svg += "</svg>\n";
-  return svg;
+std::string plot_svg(const ProcessReport& report, const PlotOptions& options) {
+  Output out;
+  write_plot_svg(out, report, options);
+  return out.str();
 }
 
 }  // namespace libleak

@@ -8,7 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "report/format_collapsed.h"
+#include "report/analysis.h"
+#include "report/output.h"
 
 namespace libleak {
 
@@ -19,7 +20,9 @@ struct PlotOptions {
 };
 
 // Throws Error when the trace has no timeline.
-std::string plot_svg(const ProcessView& process, Symbolizer& symbolizer, const PlotOptions& options);
+void write_plot_svg(Output& out, const ProcessReport& report, const PlotOptions& options);
+// The same, collected into a string (tests).
+std::string plot_svg(const ProcessReport& report, const PlotOptions& options);
 
 // Axis ticks: a "nice" step (1, 2 or 5 times a power of ten, in units of `unit`) so that
 // [0, max] gets about `target` ticks. Exposed for tests.

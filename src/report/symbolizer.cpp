@@ -34,9 +34,9 @@ std::string demangle(const char* name) {
   return s;
 }
 
-const Module* find_module(const Trace& trace, uint64_t address, uint32_t module_gen) {
+const Module* find_module(const std::vector<Module>& modules, uint64_t address, uint32_t module_gen) {
   const Module* later = nullptr;
-  for (const auto& m : trace.modules) {
+  for (const auto& m : modules) {
     const auto& r = m.record;
     if (address < r.start || address >= r.end) continue;
     if (r.load_gen <= module_gen && module_gen < r.unload_gen) return &m;
@@ -218,7 +218,7 @@ Symbolizer::DebugFile& Symbolizer::debug_file(const Module& m) {
 
 std::vector<Frame> Symbolizer::symbolize_address(const Trace& trace, uint64_t address,
                                                  uint32_t module_gen) {
-  const Module* m = find_module(trace, address, module_gen);
+  const Module* m = find_module(trace.modules, address, module_gen);
   if (!m) {
     Frame f;
     f.address = address;

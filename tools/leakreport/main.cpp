@@ -114,7 +114,7 @@ void declare_options(CLI::App& app, Options& o) {
 
 // Streams the report to stdout or to -o FILE.
 void write_report(const Options& o, const std::vector<ProcessReport>& reports, bool multi,
-                  const std::vector<ProcessView>& views, Symbolizer& symbolizer, const BaselineDiff* baseline) {
+                  const BaselineDiff* baseline) {
   std::FILE* file = stdout;
   if (!o.output.empty()) {
     file = std::fopen(o.output.c_str(), "wb");
@@ -127,9 +127,9 @@ void write_report(const Options& o, const std::vector<ProcessReport>& reports, b
     } else if (o.format == "json") {
       write_json(out, reports, multi);
     } else if (o.format == "collapsed") {
-      write_collapsed(out, fold_stacks(views, symbolizer, parse_stack_metric(o.collapsed_metric)));
+      write_collapsed(out, fold_stacks(reports, parse_stack_metric(o.collapsed_metric)));
     } else if (o.format == "pprof") {
-      write_pprof(out, views, symbolizer);
+      write_pprof(out, reports);
     } else {
       write_text(out, reports, TextOptions{o.top, o.show_reachable, color_wanted(o.color, file), o.full_names});
       if (baseline) write_baseline_text(out, *baseline, o.top);
@@ -175,18 +175,9 @@ int run(const Options& o) {
   sym_options.warn = [&warned](const std::string& message) {
     if (warned.insert(message).second) fmt::print(stderr, "leakreport: warning: {}\n", message);
   };
-  Symbolizer symbolizer(sym_options);
+  auto symbolizer = std::make_shared<Symbolizer>(sym_options);
   std::vector<ProcessReport> reports;
-  // Traces are kept only for the outputs that read more than the report.
-  bool keep = o.format == "collapsed" || o.format == "pprof" || !o.plot.empty() || !o.flamegraph.empty();
-  std::vector<Trace> traces;
-  for (const auto& path : paths) {
-    Trace trace = read_trace_file(path);
-    reports.push_back(analyze(trace, symbolizer, analysis, path.string()));
-    if (keep) traces.push_back(std::move(trace));
-  }
-  std::vector<ProcessView> views;
-  for (size_t i = 0; i < traces.size(); ++i) views.push_back({&traces[i], &reports[i]});
+  for (const auto& path : paths) reports.push_back(analyze(read_trace_file(path), symbolizer, analysis, path.string()));
   std::optional<BaselineDiff> baseline;
   if (!o.baseline.empty()) {
     std::vector<ProcessReport> old;
@@ -196,16 +187,16 @@ int run(const Options& o) {
     baseline = diff_against_baseline(old, reports, o.baseline);
   }
 
-  write_report(o, reports, multi, views, symbolizer, baseline ? &*baseline : nullptr);
+  write_report(o, reports, multi, baseline ? &*baseline : nullptr);
   if (!o.plot.empty()) {
-    if (views.size() != 1) throw Error(o.plot, "--plot takes a single trace");
-    write_file(o.plot, plot_svg(views[0], symbolizer, PlotOptions{o.plot_top}));
+    if (reports.size() != 1) throw Error(o.plot, "--plot takes a single trace");
+    write_file(o.plot, plot_svg(reports[0], PlotOptions{o.plot_top}));
   }
   if (!o.flamegraph.empty()) {
     StackMetric metric = parse_stack_metric(o.flame_metric);
     std::string what = fmt::format("{} bytes", to_string(metric));
-    if (views.size() == 1) what += ": " + fmt::format("{}", fmt::join(reports[0].command, " "));
-    write_file(o.flamegraph, flamegraph_html(fold_stacks(views, symbolizer, metric), what));
+    if (reports.size() == 1) what += ": " + fmt::format("{}", fmt::join(reports[0].command, " "));
+    write_file(o.flamegraph, flamegraph_html(fold_stacks(reports, metric), what));
   }
   GateResult gate = baseline ? apply_baseline_gate(*baseline, fail_above) : apply_gate(reports, fail_above);
   if (!gate.message.empty()) fmt::print(stderr, "leakreport: {}\n", gate.message);

@@ -39,7 +39,7 @@ std::vector<ProcessReport> sample() {
   s.stats = st;
   s.process.flags |= trace::kFlagPythonMallocForced;
   s.command = {"./ext", "a \"b\""};
-  Symbolizer sym(SymbolizerOptions{.read_debug_info = false, .warn = {}});
+  auto sym = std::make_shared<Symbolizer>(SymbolizerOptions{.read_debug_info = false, .warn = {}});
   AnalysisOptions o;
   o.suppressions = {{"nothing", SuppressionSource::kFile}};
   return {analyze(parse_trace(test::build_trace(s)), sym, o, "t.bin")};

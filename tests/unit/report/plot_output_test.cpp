@@ -30,7 +30,7 @@ std::vector<std::string> all(const std::string& text, const std::string& pattern
 
 TEST(PlotOutput, TotalAndSeriesPoints) {
   auto a = test::analyze_spec(with_timeline());
-  std::string svg = plot_svg(a->view(), a->symbolizer, PlotOptions{});
+  std::string svg = plot_svg(a, PlotOptions{});
   // Max 2000 bytes: KiB axis up to 2.0 in steps of 0.5; 0..0.3 s in steps of 0.05. The plot area
   // spans x 90..930 and y 400 (zero) .. 50.
   auto points = all(svg, "<polyline class=\"[a-z]+\" points=\"([^\"]*)\"");
@@ -55,7 +55,7 @@ TEST(PlotOutput, TotalAndSeriesPoints) {
 
 TEST(PlotOutput, TopLimitsSeries) {
   auto a = test::analyze_spec(with_timeline());
-  std::string svg = plot_svg(a->view(), a->symbolizer, PlotOptions{.top = 1});
+  std::string svg = plot_svg(a, PlotOptions{.top = 1});
   EXPECT_EQ(all(svg, "<polyline class=\"(series)\"").size(), 1u);
   EXPECT_NE(svg.find("app+0x1100"), std::string::npos);
   EXPECT_EQ(svg.find("app+0x1400"), std::string::npos);
@@ -63,7 +63,7 @@ TEST(PlotOutput, TopLimitsSeries) {
 
 TEST(PlotOutput, NoTimelineIsAnError) {
   auto a = test::analyze_spec(test::synthetic_spec());
-  EXPECT_THROW(plot_svg(a->view(), a->symbolizer, PlotOptions{}), Error);
+  EXPECT_THROW(plot_svg(a, PlotOptions{}), Error);
 }
 
 TEST(PlotOutput, NiceSteps) {
@@ -75,7 +75,7 @@ TEST(PlotOutput, NiceSteps) {
 
 TEST(PlotOutput, GoldenFixture) {
   auto a = test::analyze_fixture("outputs_n2.bin");
-  test::expect_golden("plot.svg", plot_svg(a->view(), a->symbolizer, PlotOptions{}));
+  test::expect_golden("plot.svg", plot_svg(a, PlotOptions{}));
 }
 
 }  // namespace
