@@ -113,8 +113,7 @@ void declare_options(CLI::App& app, Options& o) {
 }
 
 // Streams the report to stdout or to -o FILE.
-void write_report(const Options& o, const std::vector<ProcessReport>& reports, bool multi,
-                  const BaselineDiff* baseline) {
+void write_report(const Options& o, const Report& report) {
   std::FILE* file = stdout;
   if (!o.output.empty()) {
     file = std::fopen(o.output.c_str(), "wb");
@@ -122,17 +121,14 @@ void write_report(const Options& o, const std::vector<ProcessReport>& reports, b
   }
   try {
     Output out(file);
-    if (o.format == "json" && baseline) {
-      out.print("{}", add_baseline_to_json(format_json(reports, multi), *baseline));
-    } else if (o.format == "json") {
-      write_json(out, reports, multi);
+    if (o.format == "json") {
+      write_json(out, report);
     } else if (o.format == "collapsed") {
-      write_collapsed(out, fold_stacks(reports, parse_stack_metric(o.collapsed_metric)));
+      write_collapsed(out, fold_stacks(report.processes, parse_stack_metric(o.collapsed_metric)));
     } else if (o.format == "pprof") {
-      write_pprof(out, reports);
+      write_pprof(out, report.processes);
     } else {
-      write_text(out, reports, TextOptions{o.top, o.show_reachable, color_wanted(o.color, file), o.full_names});
-      if (baseline) write_baseline_text(out, *baseline, o.top);
+      write_text(out, report, TextOptions{o.top, o.show_reachable, color_wanted(o.color, file), o.full_names});
     }
     out.flush();
   } catch (const Error& e) {
@@ -187,7 +183,7 @@ int run(const Options& o) {
     baseline = diff_against_baseline(old, reports, o.baseline);
   }
 
-  write_report(o, reports, multi, baseline ? &*baseline : nullptr);
+  write_report(o, Report{reports, multi, baseline});
   if (!o.plot.empty()) {
     if (reports.size() != 1) throw Error(o.plot, "--plot takes a single trace");
     write_file(o.plot, plot_svg(reports[0], PlotOptions{o.plot_top}));

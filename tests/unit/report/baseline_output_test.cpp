@@ -2,6 +2,8 @@
 #include "report/baseline.h"
 
 #include "output_test_support.h"
+#include "report/format_json.h"
+#include "report/format_text.h"
 
 namespace libleak {
 namespace {
@@ -68,8 +70,12 @@ TEST(BaselineOutput, SameTraceHasNoIncrease) {
 TEST(BaselineOutput, JsonMemberAppended) {
   auto a = test::analyze_spec(test::synthetic_spec());
   BaselineDiff d = diff_against_baseline({a}, {a}, "same.bin");
-  EXPECT_EQ(add_baseline_to_json("{\"a\": 1}\n", d),
-            "{\"a\": 1, \"baseline\": " + baseline_json(d) + "}\n");
+  for (bool multi : {false, true}) {
+    std::string plain = format_json(Report{.processes = {a}, .multi = multi});
+    ASSERT_EQ(plain.substr(plain.size() - 2), "}\n");
+    EXPECT_EQ(format_json(Report{.processes = {a}, .multi = multi, .baseline = d}),
+              plain.substr(0, plain.size() - 2) + ", \"baseline\": " + baseline_json(d) + "}\n");
+  }
 }
 
 TEST(BaselineOutput, GoldenFixtureLeakDoubled) {
