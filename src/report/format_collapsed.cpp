@@ -17,4 +17,16 @@ std::string format_collapsed(const std::vector<FoldedStack>& stacks) {
   return out.str();
 }
 
+
+namespace {
+
+void write_collapsed_format(Output& out, const Report& report, const FormatOptions& options) {
+  write_collapsed(out, fold_stacks(report.processes, options.collapsed_metric));
+}
+
+}  // namespace
+
+const Format kCollapsedFormat{
+    .name = "collapsed", .help = "folded stacks for flamegraph.pl and speedscope", .write = write_collapsed_format};
+
 }  // namespace libleak

@@ -5,10 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "report/output.h"
-#include "report/stack_weights.h"
+#include "report/format.h"
 
 namespace libleak {
+
+extern const Format kCollapsedFormat;  // --format collapsed [--collapsed-metric M]
 
 void write_collapsed(Output& out, const std::vector<FoldedStack>& stacks);
 std::string format_collapsed(const std::vector<FoldedStack>& stacks);

@@ -199,4 +199,13 @@ std::string baseline_json(const BaselineDiff& diff) {
   return out.str();
 }
 
+
+namespace {
+
+void write_json_format(Output& out, const Report& report, const FormatOptions&) { write_json(out, report); }
+
+}  // namespace
+
+const Format kJsonFormat{.name = "json", .write = write_json_format};
+
 }  // namespace libleak

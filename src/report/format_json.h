@@ -15,10 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "report/output.h"
-#include "report/report.h"
+#include "report/format.h"
 
 namespace libleak {
+
+extern const Format kJsonFormat;  // --format json
 
 void write_json(Output& out, const Report& report);
 // The same, collected into a string (tests, small reports).

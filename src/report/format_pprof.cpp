@@ -262,4 +262,16 @@ void write_pprof(Output& out, const std::vector<ProcessReport>& processes) {
   out.print("{}", std::string_view(gz));
 }
 
+
+namespace {
+
+void write_pprof_format(Output& out, const Report& report, const FormatOptions&) {
+  write_pprof(out, report.processes);
+}
+
+}  // namespace
+
+const Format kPprofFormat{
+    .name = "pprof", .help = "gzipped profile.proto", .needs_file = "FILE.pb.gz", .write = write_pprof_format};
+
 }  // namespace libleak

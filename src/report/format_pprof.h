@@ -13,10 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "report/analysis.h"
-#include "report/output.h"
+#include "report/format.h"
 
 namespace libleak {
+
+extern const Format kPprofFormat;  // --format pprof -o FILE.pb.gz
 
 // The serialized, uncompressed Profile message. Several processes share one profile, each with
 // its own mappings, their samples told apart by a numeric "pid" label.

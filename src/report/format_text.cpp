@@ -316,4 +316,15 @@ void write_text(Output& out, const Report& report, const TextOptions& options) {
   if (report.baseline) write_baseline_text(out, *report.baseline, options.top);
 }
 
+
+namespace {
+
+void write_text_format(Output& out, const Report& report, const FormatOptions& options) {
+  write_text(out, report, options.text);
+}
+
+}  // namespace
+
+const Format kTextFormat{.name = "text", .write = write_text_format};
+
 }  // namespace libleak

@@ -9,17 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include "report/output.h"
-#include "report/report.h"
+#include "report/format.h"
 
 namespace libleak {
 
-struct TextOptions {
-  size_t top = 20;            // leaks listed per process
-  bool show_reachable = false;
-  bool color = false;         // ANSI colours (see color_wanted)
-  bool full_names = false;    // false: long C++ names shortened by shorten_name
-};
+extern const Format kTextFormat;  // --format text (the default)
 
 // --color=MODE: "always", "never", or "auto" (on when writing to a terminal and NO_COLOR is unset
 // or empty; https://no-color.org). `no_color` is getenv("NO_COLOR").

@@ -1,5 +1,5 @@
 // The flame graph: one frame element per tree node with its byte range, self-contained HTML.
-#include "report/flamegraph.h"
+#include "report/format_flamegraph.h"
 
 #include "output_test_support.h"
 

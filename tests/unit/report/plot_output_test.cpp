@@ -1,5 +1,5 @@
 // The SVG timeline plot: which series are drawn, where their points land, labels and units.
-#include "report/plot_svg.h"
+#include "report/format_plot.h"
 
 #include <regex>
 

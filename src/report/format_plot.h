@@ -8,16 +8,11 @@
 #include <string>
 #include <string_view>
 
-#include "report/analysis.h"
-#include "report/output.h"
+#include "report/format.h"
 
 namespace libleak {
 
-inline constexpr size_t kPlotMaxSeries = 10;  // one distinct colour each
-
-struct PlotOptions {
-  size_t top = 5;  // callsite lines besides the total, at most kPlotMaxSeries
-};
+extern const Format kPlotFormat;  // --plot FILE [--plot-top N]
 
 // Throws Error when the trace has no timeline.
 void write_plot_svg(Output& out, const ProcessReport& report, const PlotOptions& options);

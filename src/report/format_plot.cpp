@@ -2,7 +2,7 @@
 // can rely on it: title, plot area (id="plot-area"), axis labels, then the legend below the plot,
 // one row per line. Sample i is drawn at i * interval: the recorder samples at a fixed interval
 // from its first tick (doubling the interval, not dropping the start, when its buffer fills).
-#include "report/plot_svg.h"
+#include "report/format_plot.h"
 
 #include <algorithm>
 #include <cmath>
@@ -222,5 +222,20 @@ std::string plot_svg(const ProcessReport& report, const PlotOptions& options) {
   write_plot_svg(out, report, options);
   return out.str();
 }
+
+
+namespace {
+
+void write_plot_format(Output& out, const Report& report, const FormatOptions& options) {
+  write_plot_svg(out, report.processes.at(0), options.plot);
+}
+
+}  // namespace
+
+const Format kPlotFormat{.name = "plot",
+                         .kind = Format::Kind::kSideFile,
+                         .help = "also write live bytes over time (total and top callsites) as SVG to FILE",
+                         .single_process = true,
+                         .write = write_plot_format};
 
 }  // namespace libleak
