@@ -66,7 +66,7 @@ std::vector<std::string> report_format_names(std::string& help) {
 void declare_report_options(CLI::App& app, ReportOptions& o) {
   std::string format_help;
   auto format_names = report_format_names(format_help);
-  app.add_option("--format", o.format, format_help)->check(CLI::IsMember(format_names));
+  app.add_option("--format", o.format, format_help)->check(CLI::IsMember(std::move(format_names)));
   app.add_option("-o,--output", o.output, "write the report to FILE instead of stdout");
   app.add_option("--suppressions", o.suppression_files,
                  "LeakSanitizer-style suppressions file (leak:PATTERN lines); repeatable");
