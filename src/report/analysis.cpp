@@ -4,11 +4,11 @@
 #include "report/analysis.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include <fmt/format.h>
 
 #include "report/error.h"
+#include "report/frame_text.h"
 
 namespace libleak {
 
@@ -87,7 +87,7 @@ bool is_growing(const uint32_t (&born)[trace::kBornBuckets], uint32_t epoch_coun
 }
 
 bool is_runtime_module(std::string_view path) {
-  std::string base = std::filesystem::path(path).filename().string();
+  std::string base = basename(path);
   auto starts = [&](std::string_view prefix) { return base.rfind(prefix, 0) == 0; };
   for (auto prefix : {"libc.so", "libstdc++.so", "libm.so", "ld-linux", "libpython", "python3",
                       "libgmp.so", "libunwind", "libgcc_s"}) {
@@ -134,10 +134,8 @@ bool leak_order(const Leak& a, const Leak& b) {
   return a.verdict < b.verdict;
 }
 
-}  // namespace
-
-ProcessReport analyze(const Trace& trace, Symbolizer& symbolizer, const AnalysisOptions& options,
-                      std::string source) {
+// The facts of the process and the inputs the formats draw from, before any callsite.
+ProcessReport process_facts(Trace& trace, const AnalysisOptions& options, std::string source) {
   ProcessReport r;
   r.source = std::move(source);
   r.process = trace.process;
@@ -145,76 +143,136 @@ ProcessReport analyze(const Trace& trace, Symbolizer& symbolizer, const Analysis
   r.stats = trace.stats;
   r.scan_done = trace.process.flags & trace::kFlagScanDone;
   r.gated = options.gate_verdicts.value_or(default_gate(r.scan_done));
-  std::vector<Amount> hidden(options.suppressions.size());
-  uint64_t allocations = 0, peak = 0;
-
   r.marks = trace.marks;
   r.after_mark.resize(trace.marks.size());
-  for (const auto& cs : trace.callsites) {
+  r.modules = trace.modules;
+  r.timeline = std::move(trace.timeline);
+  return r;
+}
+
+CallsiteSummary summarize(const trace::CallsiteRecord& rec) {
+  CallsiteSummary s;
+  s.stack_hash = rec.stack_hash;
+  s.domain = rec.domain;
+  s.module_gen = rec.module_gen;
+  s.allocated = {rec.total_bytes, rec.total_allocs};
+  s.live = {rec.live_bytes, rec.live_blocks};
+  s.peak_live_bytes = rec.peak_live_bytes;
+  return s;
+}
+
+// A callsite's entries, empty ones dropped: with a scan its direct and its indirect unreachable
+// blocks, then the rest of its live blocks (growing, reachable, or unfreed without a scan).
+std::vector<Leak> verdict_entries(const trace::CallsiteRecord& rec, bool scan_done, uint32_t epoch_count) {
+  Leak base;
+  base.domain = rec.domain;
+  base.stack_hash = rec.stack_hash;
+  std::vector<Leak> entries;
+  Amount rest{rec.live_bytes, rec.live_blocks};
+  if (scan_done) {
+    // The reader checked unreachable + indirect <= live, so `rest` cannot wrap.
+    Leak direct = base, indirect = base;
+    direct.bytes = rec.unreachable_bytes, direct.blocks = rec.unreachable_blocks;
+    indirect.bytes = rec.indirect_bytes, indirect.blocks = rec.indirect_blocks;
+    indirect.indirect = true;
+    entries.push_back(direct);
+    entries.push_back(indirect);
+    rest.bytes -= direct.bytes + indirect.bytes;
+    rest.blocks -= direct.blocks + indirect.blocks;
+  }
+  Leak remaining = base;
+  remaining.bytes = rest.bytes, remaining.blocks = rest.blocks;
+  remaining.verdict = is_growing(rec.born, epoch_count) ? Verdict::kGrowing
+                      : scan_done                       ? Verdict::kReachable
+                                                        : Verdict::kUnfreed;
+  entries.push_back(remaining);
+  std::erase_if(entries, [](const Leak& l) { return l.bytes == 0 && l.blocks == 0; });
+  return entries;
+}
+
+std::optional<size_t> innermost_python(const std::vector<Frame>& stack) {
+  for (size_t i = 0; i < stack.size(); ++i) {
+    if (stack[i].python) return i;
+  }
+  return std::nullopt;
+}
+
+// Lists callsite `index`'s entries with its stack, or accounts them to the suppression that
+// matches the stack (`hidden`, by suppression). Only these callsites' stacks are kept.
+void add_entries(ProcessReport& r, size_t index, std::vector<Leak> entries, const Callsite& cs,
+                 const std::vector<Suppression>& suppressions, std::vector<Amount>& hidden) {
+  Stack stack = r.stacks.of(index);
+  CallsiteSummary& summary = r.callsites[index];
+  if (int sup = match_suppression(*stack, suppressions); sup >= 0) {
+    summary.suppressed = true;
+    for (const auto& e : entries) hidden[static_cast<size_t>(sup)] += Amount{e.bytes, e.blocks};
+    return;
+  }
+  r.stacks.set(index, stack);
+  size_t blame = blame_frame(*stack);
+  std::optional<size_t> python = innermost_python(*stack);
+  std::vector<AfterMark> after;
+  for (const auto& m : cs.after_marks) after.push_back({m.mark, Amount{m.bytes, m.blocks}});
+  for (const auto& a : after) r.after_mark[a.mark] += a.amount;
+  for (auto& e : entries) {
+    e.callsite = index;
+    e.stack = stack;
+    e.blame = blame;
+    e.python_frame = python;
+    e.after_marks = after;
+    Amount amount{e.bytes, e.blocks};
+    r.by_verdict[static_cast<size_t>(e.verdict)] += amount;
+    if (e.indirect) r.indirect += amount;
+    if (r.gated.has(e.verdict)) {
+      r.leaked += amount;
+      summary.leaked += amount;
+    }
+    r.leaks.push_back(std::move(e));
+  }
+}
+
+// Sorts the entries and indexes them per callsite; names the suppressions that hid something;
+// totals from the trace's stats when it has them, else from the callsites.
+void finish(ProcessReport& r, const std::vector<Suppression>& suppressions, const std::vector<Amount>& hidden) {
+  std::sort(r.leaks.begin(), r.leaks.end(), leak_order);
+  for (size_t i = 0; i < r.leaks.size(); ++i) r.callsites[r.leaks[i].callsite].entries.push_back(i);
+  for (size_t s = 0; s < hidden.size(); ++s) {
+    if (hidden[s].bytes || hidden[s].blocks) r.suppressions.push_back({suppressions[s], hidden[s]});
+  }
+  uint64_t allocations = 0, peak = 0;
+  for (const auto& cs : r.callsites) {
+    allocations += cs.allocated.blocks;
+    peak = std::max(peak, cs.peak_live_bytes);
+  }
+  r.allocations = r.stats ? r.stats->allocations : allocations;
+  r.peak_live_bytes = r.stats ? r.stats->peak_live_bytes : peak;
+}
+
+}  // namespace
+
+ProcessReport analyze(Trace trace, std::shared_ptr<Symbolizer> symbolizer, const AnalysisOptions& options,
+                      std::string source) {
+  ProcessReport r = process_facts(trace, options, std::move(source));
+  auto kept = std::make_shared<const Trace>(std::move(trace));
+  r.stacks = CallStacks(kept, std::move(symbolizer));
+  std::vector<Amount> hidden(options.suppressions.size());
+  for (size_t i = 0; i < kept->callsites.size(); ++i) {
+    const Callsite& cs = kept->callsites[i];
     const auto& rec = cs.record;
-    allocations += rec.total_allocs;
-    peak = std::max(peak, rec.peak_live_bytes);
+    r.callsites.push_back(summarize(rec));
     // The reader rejects unknown domains, so the index is in range.
     r.by_domain[rec.domain] += DomainTotals{rec.total_allocs, rec.total_bytes, rec.live_blocks, rec.live_bytes};
-    Leak base;
-    base.domain = rec.domain;
-    base.stack_hash = rec.stack_hash;
-    std::vector<Leak> entries;
-    Amount rest{rec.live_bytes, rec.live_blocks};
-    if (r.scan_done) {
-      // The reader checked unreachable + indirect <= live, so `rest` cannot wrap.
-      Leak direct = base, indirect = base;
-      direct.bytes = rec.unreachable_bytes, direct.blocks = rec.unreachable_blocks;
-      indirect.bytes = rec.indirect_bytes, indirect.blocks = rec.indirect_blocks;
-      indirect.indirect = true;
-      entries.push_back(direct);
-      entries.push_back(indirect);
-      rest.bytes -= direct.bytes + indirect.bytes;
-      rest.blocks -= direct.blocks + indirect.blocks;
-    }
-    Leak remaining = base;
-    remaining.bytes = rest.bytes, remaining.blocks = rest.blocks;
-    remaining.verdict = is_growing(rec.born, trace.process.epoch_count) ? Verdict::kGrowing
-                        : r.scan_done                                    ? Verdict::kReachable
-                                                                         : Verdict::kUnfreed;
-    entries.push_back(remaining);
-    std::erase_if(entries, [](const Leak& l) { return l.bytes == 0 && l.blocks == 0; });
-    if (entries.empty()) continue;
-
-    auto stack = std::make_shared<const std::vector<Frame>>(symbolizer.symbolize(trace, cs));
-    int sup = match_suppression(*stack, options.suppressions);
-    size_t blame = blame_frame(*stack);
-    std::optional<size_t> python;
-    for (size_t i = 0; i < stack->size() && !python; ++i) {
-      if ((*stack)[i].python) python = i;
-    }
-    std::vector<AfterMark> after;
-    for (const auto& m : cs.after_marks) after.push_back({m.mark, Amount{m.bytes, m.blocks}});
-    if (sup < 0) {
-      for (const auto& a : after) r.after_mark[a.mark] += a.amount;
-    }
-    for (auto& e : entries) {
-      if (sup >= 0) {
-        hidden[static_cast<size_t>(sup)] += Amount{e.bytes, e.blocks};
-        continue;
-      }
-      e.stack = stack;
-      e.blame = blame;
-      e.python_frame = python;
-      e.after_marks = after;
-      r.by_verdict[static_cast<size_t>(e.verdict)] += Amount{e.bytes, e.blocks};
-      if (e.indirect) r.indirect += Amount{e.bytes, e.blocks};
-      if (r.gated.has(e.verdict)) r.leaked += Amount{e.bytes, e.blocks};
-      r.leaks.push_back(std::move(e));
-    }
+    std::vector<Leak> entries = verdict_entries(rec, r.scan_done, kept->process.epoch_count);
+    if (!entries.empty()) add_entries(r, i, std::move(entries), cs, options.suppressions, hidden);
   }
-  std::sort(r.leaks.begin(), r.leaks.end(), leak_order);
-  for (size_t s = 0; s < hidden.size(); ++s) {
-    if (hidden[s].bytes || hidden[s].blocks) r.suppressions.push_back({options.suppressions[s], hidden[s]});
-  }
-  r.allocations = trace.stats ? trace.stats->allocations : allocations;
-  r.peak_live_bytes = trace.stats ? trace.stats->peak_live_bytes : peak;
+  finish(r, options.suppressions, hidden);
   return r;
+}
+
+std::string command_line(const ProcessReport& r) {
+  std::string cmd;
+  for (const auto& a : r.command) cmd += (cmd.empty() ? "" : " ") + a;
+  return cmd;
 }
 
 Totals combine(const std::vector<ProcessReport>& reports) {
@@ -229,23 +287,6 @@ Totals combine(const std::vector<ProcessReport>& reports) {
     t.gated |= r.gated;
   }
   return t;
-}
-
-std::string describe_frame(const Frame& f) {
-  std::string where;
-  if (f.function) {
-    where = *f.function;
-  } else {
-    where = fmt::format("{}+0x{:x}",
-                        f.module ? std::filesystem::path(*f.module).filename().string() : "?",
-                        f.module_offset);
-  }
-  if (f.file) {
-    where += fmt::format(" ({}", std::filesystem::path(*f.file).filename().string());
-    if (f.line) where += fmt::format(":{}", *f.line);
-    where += ")";
-  }
-  return where;
 }
 
 GateResult apply_gate(const std::vector<ProcessReport>& reports, std::optional<uint64_t> fail_above) {

@@ -1,5 +1,6 @@
-// From a parsed trace to leak entries: verdicts per callsite, blame frame, suppressions, totals,
-// and the --fail-above gate. Pure functions over values, so tests need no files or processes.
+// From a parsed trace to its analysis, the one input of every output format: verdicts per
+// callsite, blame frame, suppressions, totals, per-callsite metrics and stacks, and the
+// --fail-above gate. Functions over values, so tests need no files or processes.
 #pragma once
 
 #include <array>
@@ -10,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "report/call_stacks.h"
+#include "report/frame_text.h"
 #include "report/suppressions.h"
 #include "report/symbolizer.h"
 #include "report/trace_reader.h"
@@ -95,7 +98,21 @@ struct Leak {
   std::optional<size_t> python_frame;  // index into *stack of the innermost Python frame
   std::vector<AfterMark> after_marks;  // of the whole callsite, marks with live blocks only
   uint64_t stack_hash = 0;
-  std::shared_ptr<const std::vector<Frame>> stack;  // shared by the entries of one callsite
+  size_t callsite = 0;  // index into ProcessReport::callsites
+  Stack stack;          // shared by the entries of one callsite
+};
+
+// One callsite of the trace with what the formats weigh it by; freed callsites included.
+struct CallsiteSummary {
+  uint64_t stack_hash = 0;
+  uint32_t domain = 0;           // trace::Domain
+  uint32_t module_gen = 0;       // the module generation its addresses resolve in (find_module)
+  Amount allocated;              // every block it allocated over the run
+  Amount live;                   // still allocated when the trace was written
+  uint64_t peak_live_bytes = 0;  // its own highest live bytes
+  Amount leaked;                 // its listed entries with a gated verdict
+  bool suppressed = false;       // a suppression hid its live blocks: left out of every output
+  std::vector<size_t> entries;   // its entries, as indexes into ProcessReport::leaks (report order)
 };
 
 struct SuppressionHit {
@@ -120,7 +137,18 @@ struct ProcessReport {
   std::array<DomainTotals, kDomainCount> by_domain{};  // every callsite, suppressed or not
   std::vector<Mark> marks;
   std::vector<Amount> after_mark;  // per mark: live after it, summed over the listed leaks
+
+  // What the formats draw besides the entries: every callsite in trace order, their stacks by
+  // the same index (symbolized on demand for the freed ones), the modules (pprof's mappings) and
+  // the timeline (the plot). No format reads the Trace itself.
+  std::vector<CallsiteSummary> callsites;
+  CallStacks stacks;
+  std::vector<Module> modules;
+  std::optional<Timeline> timeline;
 };
+
+// The command line as one string, arguments separated by spaces ("" when unknown).
+std::string command_line(const ProcessReport& report);
 
 struct AnalysisOptions {
   std::optional<VerdictSet> gate_verdicts;  // unset: default_gate() of each process
@@ -135,7 +163,9 @@ bool is_runtime_module(std::string_view path);
 // The innermost native frame outside the runtimes; failing that the innermost Python frame, then 0.
 size_t blame_frame(const std::vector<Frame>& frames);
 
-ProcessReport analyze(const Trace& trace, Symbolizer& symbolizer, const AnalysisOptions& options,
+// Takes the trace over: the report keeps it to symbolize freed callsites on demand. The
+// symbolizer is shared by every trace of a run, so each module file is read once.
+ProcessReport analyze(Trace trace, std::shared_ptr<Symbolizer> symbolizer, const AnalysisOptions& options,
                       std::string source = {});
 
 // The sum over several processes; gated is the union of their gated sets.
@@ -155,8 +185,5 @@ struct GateResult {
   std::string message;  // the one stderr line (without "leakreport: "), empty without a limit
 };
 GateResult apply_gate(const std::vector<ProcessReport>& reports, std::optional<uint64_t> fail_above);
-
-// "leak_double (ext.c:12)", or "module+0x1234" when the frame has no symbol.
-std::string describe_frame(const Frame& frame);
 
 }  // namespace libleak

@@ -2,7 +2,8 @@
 // vs. pull request). Callsites are matched by their symbolized stack (function, file and line of
 // every frame; module basename and offset for a frame without a symbol), never by addresses,
 // which ASLR moves between runs. Only gated verdicts count, each trace with its own gate, and
-// --fail-above applies to the sum of the increases.
+// --fail-above applies to the sum of the increases. Analysis only: the text and JSON formats
+// render the diff (format_text, format_json).
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,6 @@
 #include <vector>
 
 #include "report/analysis.h"
-#include "report/output.h"
 
 namespace libleak {
 
@@ -45,10 +45,7 @@ BaselineDiff diff_against_baseline(const std::vector<ProcessReport>& baseline,
 // Like apply_gate, on the increase.
 GateResult apply_baseline_gate(const BaselineDiff& diff, std::optional<uint64_t> fail_above);
 
-void write_baseline_text(Output& out, const BaselineDiff& diff, size_t top);
-// The JSON object (no trailing newline) that goes under "baseline" in the JSON report.
-std::string baseline_json(const BaselineDiff& diff);
-// The JSON report (format_json's output) with "baseline": baseline_json(diff) as its last member.
-std::string add_baseline_to_json(std::string json_report, const BaselineDiff& diff);
+// The entry's blamed frame (describe_frame), or "(no stack)".
+std::string describe_blame(const BaselineEntry& entry);
 
 }  // namespace libleak

@@ -1,14 +1,12 @@
 // JSON report writer. Field order is fixed so that golden files diff cleanly.
 #include "report/format_json.h"
 
-
 #include <fmt/format.h>
 
-#include "report/json_writer.h"
+#include "report/escape.h"
 
 namespace libleak {
 namespace {
-
 
 const char* exit_name(uint32_t kind) {
   switch (kind) {
@@ -24,21 +22,28 @@ void write_amount(Output& out, const Amount& a) {
   out.print(R"({{"bytes": {}, "blocks": {}}})", a.bytes, a.blocks);
 }
 
+// ["unreachable", "growing"]: the verdicts of the set, in kAllVerdicts order.
+void write_verdicts(Output& out, VerdictSet verdicts) {
+  out.print("[");
+  const char* sep = "";
+  for (Verdict v : kAllVerdicts) {
+    if (!verdicts.has(v)) continue;
+    out.print(R"({}"{}")", sep, to_string(v));
+    sep = ", ";
+  }
+  out.print("]");
+}
+
 void write_totals(Output& out, const Amount& leaked, const std::array<Amount, kVerdictCount>& by_verdict,
                   const Amount& indirect, uint64_t allocations, uint64_t peak, VerdictSet gated,
                   const std::array<DomainTotals, kDomainCount>& by_domain) {
   out.print(
                  R"({{"leaked_bytes": {}, "leaked_blocks": {}, "allocations": {}, "peak_live_bytes": {}, )",
                  leaked.bytes, leaked.blocks, allocations, peak);
-  out.print(R"("gated_verdicts": [)");
+  out.print(R"("gated_verdicts": )");
+  write_verdicts(out, gated);
+  out.print(R"(, "by_verdict": {{)");
   const char* sep = "";
-  for (Verdict v : kAllVerdicts) {
-    if (!gated.has(v)) continue;
-    out.print(R"({}"{}")", sep, to_string(v));
-    sep = ", ";
-  }
-  out.print(R"(], "by_verdict": {{)");
-  sep = "";
   for (Verdict v : kAllVerdicts) {
     out.print(R"({}"{}": )", sep, to_string(v));
     write_amount(out, by_verdict[static_cast<size_t>(v)]);
@@ -136,30 +141,71 @@ void write_process_body(Output& out, const ProcessReport& r) {
 
 }  // namespace
 
-std::string format_json(const std::vector<ProcessReport>& reports, bool multi) {
+std::string format_json(const Report& report) {
   Output out;
-  write_json(out, reports, multi);
+  write_json(out, report);
   return out.str();
 }
 
-void write_json(Output& out, const std::vector<ProcessReport>& reports, bool multi) {
-  if (!multi && reports.size() == 1) {
+void write_json(Output& out, const Report& report) {
+  const std::vector<ProcessReport>& reports = report.processes;
+  if (!report.multi && reports.size() == 1) {
     out.print(R"({{"libleak_report": 1, )");
     write_process_body(out, reports[0]);
-    out.print("}}\n");
-    return;
+  } else {
+    out.print(R"({{"libleak_report": 1, "processes": [)");
+    for (size_t i = 0; i < reports.size(); ++i) {
+      out.print("{}\n{{", i ? "," : "");
+      write_process_body(out, reports[i]);
+      out.print("}}");
+    }
+    Totals t = combine(reports);
+    out.print("],\n\"totals\": ");
+    write_totals(out, t.leaked, t.by_verdict, t.indirect, t.allocations, t.peak_live_bytes, t.gated,
+                 t.by_domain);
   }
-  out.print(R"({{"libleak_report": 1, "processes": [)");
-  for (size_t i = 0; i < reports.size(); ++i) {
-    out.print("{}\n{{", i ? "," : "");
-    write_process_body(out, reports[i]);
-    out.print("}}");
+  if (report.baseline) {
+    out.print(R"(, "baseline": )");
+    write_baseline_json(out, *report.baseline);
   }
-  Totals t = combine(reports);
-  out.print("],\n\"totals\": ");
-  write_totals(out, t.leaked, t.by_verdict, t.indirect, t.allocations, t.peak_live_bytes, t.gated,
-               t.by_domain);
   out.print("}}\n");
 }
+
+void write_baseline_json(Output& out, const BaselineDiff& d) {
+  out.print(R"({{"source": {}, "before": )", json_string(d.source));
+  write_amount(out, d.before);
+  out.print(R"(, "now": )");
+  write_amount(out, d.now);
+  out.print(R"(, "increase": )");
+  write_amount(out, d.increase);
+  out.print(R"(, "shrunk": {}, "leaks": [)", d.shrunk);
+  for (size_t i = 0; i < d.grown.size(); ++i) {
+    const auto& e = d.grown[i];
+    const Frame* f = e.stack && !e.stack->empty() ? &(*e.stack)[e.blame] : nullptr;
+    out.print(
+        R"({}{{"stack_hash": "0x{:016x}", "bytes": {}, "blocks": {}, "delta_bytes": {}, "delta_blocks": {}, )"
+        R"("new": {}, "verdicts": )",
+        i ? ", " : "", e.stack_hash, e.now.bytes, e.now.blocks, e.delta_bytes, e.delta_blocks, e.is_new);
+    write_verdicts(out, e.verdicts);
+    out.print(R"(, "function": {}, "file": {}, "line": {}}})", f ? json_optional(f->function) : "null",
+              f ? json_optional(f->file) : "null", f && f->line ? fmt::format("{}", *f->line) : "null");
+  }
+  out.print("]}}");
+}
+
+std::string baseline_json(const BaselineDiff& diff) {
+  Output out;
+  write_baseline_json(out, diff);
+  return out.str();
+}
+
+
+namespace {
+
+void write_json_format(Output& out, const Report& report, const FormatOptions&) { write_json(out, report); }
+
+}  // namespace
+
+const Format kJsonFormat{.name = "json", .write = write_json_format};
 
 }  // namespace libleak

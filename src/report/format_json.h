@@ -9,18 +9,26 @@
 // qualified name as "function" and its .py path as "file" and "module". A leak's "python_frame" is
 // the index of its innermost Python frame (or null); "after_marks" lists, per mark, the callsite's
 // live blocks allocated after it. totals.by_domain counts every callsite, suppressed or not.
+// With a baseline, "baseline" is the last member of the outer object; the report is streamed.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "report/analysis.h"
-#include "report/output.h"
+#include "report/format.h"
 
 namespace libleak {
 
-void write_json(Output& out, const std::vector<ProcessReport>& reports, bool multi);
+extern const Format kJsonFormat;  // --format json
+
+void write_json(Output& out, const Report& report);
 // The same, collected into a string (tests, small reports).
-std::string format_json(const std::vector<ProcessReport>& reports, bool multi);
+std::string format_json(const Report& report);
+
+// The "baseline" object: totals before, now and the increase, then the stacks that grew, each
+// with its blamed frame.
+void write_baseline_json(Output& out, const BaselineDiff& diff);
+// The same, collected into a string (tests).
+std::string baseline_json(const BaselineDiff& diff);
 
 }  // namespace libleak

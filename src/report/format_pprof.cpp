@@ -39,7 +39,7 @@ class ProfileBuilder {
     profile_.set_period(1);
   }
 
-  void add_process(const ProcessView& p, Symbolizer& symbolizer);
+  void add_process(const ProcessReport& report);
   pb::Profile& finish();
 
  private:
@@ -50,8 +50,9 @@ class ProfileBuilder {
   }
   uint64_t function_id(const Frame& f);
   uint64_t location_id(uint64_t mapping, uint64_t address, std::vector<std::pair<uint64_t, int64_t>> lines);
-  std::vector<uint64_t> location_ids(const Trace& trace, const Callsite& cs, const std::vector<Frame>& stack,
-                                     const std::vector<uint64_t>& mapping_of_module);
+  std::vector<uint64_t> mapping_ids(const std::vector<Module>& modules);
+  std::vector<uint64_t> location_ids(const ProcessReport& report, const CallsiteSummary& cs,
+                                     const std::vector<Frame>& stack, const std::vector<uint64_t>& mapping_of_module);
   void add_sample(const std::vector<uint64_t>& locations, uint64_t alloc_blocks, uint64_t alloc_bytes,
                   uint64_t live_blocks, uint64_t live_bytes, const char* verdict, bool indirect,
                   uint64_t pid);
@@ -84,7 +85,7 @@ uint64_t ProfileBuilder::function_id(const Frame& f) {
   return it->second;
 }
 
-std::vector<uint64_t> ProfileBuilder::location_ids(const Trace& trace, const Callsite& cs,
+std::vector<uint64_t> ProfileBuilder::location_ids(const ProcessReport& report, const CallsiteSummary& cs,
                                                    const std::vector<Frame>& stack,
                                                    const std::vector<uint64_t>& mapping_of_module) {
   std::vector<uint64_t> ids;
@@ -104,8 +105,8 @@ std::vector<uint64_t> ProfileBuilder::location_ids(const Trace& trace, const Cal
     }
     const Frame& outer = stack[j];
     uint64_t mapping = 0;
-    if (const Module* m = find_module(trace, outer.address, cs.record.module_gen)) {
-      mapping = mapping_of_module[static_cast<size_t>(m - trace.modules.data())];
+    if (const Module* m = find_module(report.modules, outer.address, cs.module_gen)) {
+      mapping = mapping_of_module[static_cast<size_t>(m - report.modules.data())];
     }
     std::vector<std::pair<uint64_t, int64_t>> lines;
     for (size_t k = i; k <= j; ++k) {
@@ -165,11 +166,10 @@ void ProfileBuilder::add_sample(const std::vector<uint64_t>& locations, uint64_t
   }
 }
 
-void ProfileBuilder::add_process(const ProcessView& p, Symbolizer& symbolizer) {
-  const Trace& trace = *p.trace;
-  const ProcessReport& report = *p.report;
+// One mapping per module of the process; returns their ids by module index.
+std::vector<uint64_t> ProfileBuilder::mapping_ids(const std::vector<Module>& modules) {
   std::vector<uint64_t> mapping_of_module;
-  for (const auto& m : trace.modules) {
+  for (const auto& m : modules) {
     auto* map = profile_.add_mapping();
     uint64_t id = static_cast<uint64_t>(profile_.mapping_size());
     map->set_id(id);
@@ -185,32 +185,28 @@ void ProfileBuilder::add_process(const ProcessView& p, Symbolizer& symbolizer) {
     mapping_of_module.push_back(id);
     mapping_facts_.emplace_back();
   }
-  std::unordered_multimap<uint64_t, const Leak*> entries;
-  for (const auto& l : report.leaks) entries.emplace(l.stack_hash, &l);
-  StackSource stacks(p, symbolizer);
-  for (const auto& cs : trace.callsites) {
-    const auto& rec = cs.record;
-    if (stacks.suppressed(cs)) continue;
-    auto stack = stacks.of(cs);
-    auto locations = location_ids(trace, cs, *stack, mapping_of_module);
+  return mapping_of_module;
+}
+
+void ProfileBuilder::add_process(const ProcessReport& report) {
+  std::vector<uint64_t> mapping_of_module = mapping_ids(report.modules);
+  for (size_t i = 0; i < report.callsites.size(); ++i) {
+    const CallsiteSummary& cs = report.callsites[i];
+    if (cs.suppressed) continue;
+    auto locations = location_ids(report, cs, *report.stacks.of(i), mapping_of_module);
     // Report entries in report order (largest first) for a stable sample order.
-    std::vector<const Leak*> mine;
-    auto [lo, hi] = entries.equal_range(rec.stack_hash);
-    for (auto it = lo; it != hi; ++it) mine.push_back(it->second);
-    std::sort(mine.begin(), mine.end());  // pointers into report.leaks: report order
-    for (const Leak* l : mine) {
-      add_sample(locations, l->blocks, l->bytes, l->blocks, l->bytes, to_string(l->verdict), l->indirect,
+    for (size_t e : cs.entries) {
+      const Leak& l = report.leaks[e];
+      add_sample(locations, l.blocks, l.bytes, l.blocks, l.bytes, to_string(l.verdict), l.indirect,
                  report.process.pid);
     }
-    uint64_t freed_blocks = rec.total_allocs > rec.live_blocks ? rec.total_allocs - rec.live_blocks : 0;
-    uint64_t freed_bytes = rec.total_bytes > rec.live_bytes ? rec.total_bytes - rec.live_bytes : 0;
+    uint64_t freed_blocks = cs.allocated.blocks > cs.live.blocks ? cs.allocated.blocks - cs.live.blocks : 0;
+    uint64_t freed_bytes = cs.allocated.bytes > cs.live.bytes ? cs.allocated.bytes - cs.live.bytes : 0;
     if (freed_blocks || freed_bytes) {
       add_sample(locations, freed_blocks, freed_bytes, 0, 0, "freed", false, report.process.pid);
     }
   }
-  std::string cmd;
-  for (const auto& a : report.command) cmd += (cmd.empty() ? "" : " ") + a;
-  profile_.add_comment(intern(fmt::format("libleak pid {}: {}", report.process.pid, cmd)));
+  profile_.add_comment(intern(fmt::format("libleak pid {}: {}", report.process.pid, command_line(report))));
   start_ns_ = std::min(start_ns_, report.process.start_time_ns);
   end_ns_ = std::max(end_ns_, report.process.write_time_ns);
 }
@@ -233,9 +229,9 @@ pb::Profile& ProfileBuilder::finish() {
 
 }  // namespace
 
-std::string build_pprof(const std::vector<ProcessView>& processes, Symbolizer& symbolizer) {
+std::string build_pprof(const std::vector<ProcessReport>& processes) {
   ProfileBuilder b(processes.size() > 1);
-  for (const auto& p : processes) b.add_process(p, symbolizer);
+  for (const auto& p : processes) b.add_process(p);
   pb::Profile& out = b.finish();
   std::string bytes;
   if (!out.SerializeToString(&bytes)) throw Error("cannot encode the pprof profile");
@@ -261,9 +257,21 @@ std::string gzip_bytes(const std::string& bytes) {
   return out;
 }
 
-void write_pprof(Output& out, const std::vector<ProcessView>& processes, Symbolizer& symbolizer) {
-  std::string gz = gzip_bytes(build_pprof(processes, symbolizer));
+void write_pprof(Output& out, const std::vector<ProcessReport>& processes) {
+  std::string gz = gzip_bytes(build_pprof(processes));
   out.print("{}", std::string_view(gz));
 }
+
+
+namespace {
+
+void write_pprof_format(Output& out, const Report& report, const FormatOptions&) {
+  write_pprof(out, report.processes);
+}
+
+}  // namespace
+
+const Format kPprofFormat{
+    .name = "pprof", .help = "gzipped profile.proto", .needs_file = "FILE.pb.gz", .write = write_pprof_format};
 
 }  // namespace libleak

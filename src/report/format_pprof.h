@@ -13,19 +13,20 @@
 #include <string>
 #include <vector>
 
-#include "report/format_collapsed.h"
-#include "report/output.h"
+#include "report/format.h"
 
 namespace libleak {
 
+extern const Format kPprofFormat;  // --format pprof -o FILE.pb.gz
+
 // The serialized, uncompressed Profile message. Several processes share one profile, each with
 // its own mappings, their samples told apart by a numeric "pid" label.
-std::string build_pprof(const std::vector<ProcessView>& processes, Symbolizer& symbolizer);
+std::string build_pprof(const std::vector<ProcessReport>& processes);
 
 // gzip (RFC 1952) of `bytes`, with a zero timestamp so equal input gives equal output.
 std::string gzip_bytes(const std::string& bytes);
 
 // build_pprof, gzipped.
-void write_pprof(Output& out, const std::vector<ProcessView>& processes, Symbolizer& symbolizer);
+void write_pprof(Output& out, const std::vector<ProcessReport>& processes);
 
 }  // namespace libleak

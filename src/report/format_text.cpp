@@ -8,10 +8,10 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 
 #include <fmt/format.h>
 
+#include "report/frame_text.h"
 #include "report/size_parse.h"
 
 namespace libleak {
@@ -47,10 +47,6 @@ const char* verdict_color(const Leak& l) {
   return kBold;
 }
 
-std::string basename(const std::string& path) {
-  return std::filesystem::path(path).filename().string();
-}
-
 std::string amount(const Amount& a) {
   return fmt::format("{} in {} blocks", format_bytes(a.bytes), a.blocks);
 }
@@ -71,8 +67,7 @@ std::string since_start(uint64_t time_ns, uint64_t start_ns) {
 }
 
 void write_summary(Output& out, const ProcessReport& r, const Style& style) {
-  std::string cmd;
-  for (const auto& a : r.command) cmd += (cmd.empty() ? "" : " ") + a;
+  std::string cmd = command_line(r);
   out.print("{}\n", style(kBold, fmt::format("== pid {}: {} ==", r.process.pid,
                                              cmd.empty() ? "(unknown command)" : cmd)));
   out.print("leaked: {} ({})\n", style(r.leaked.bytes ? kRed : kGreen, amount(r.leaked)),
@@ -151,7 +146,7 @@ void write_frame(Output& out, const Frame& f, size_t index, bool blamed, const F
   } else if (f.function) {
     line += fmt::format(" [{}]", basename(*f.module));
   } else {
-    line += fmt::format(" [{}+0x{:x}]", basename(*f.module), f.module_offset);
+    line += fmt::format(" [{}]", module_offset_label(f));
   }
   const char* color = blamed ? kBold : f.python ? kCyan : is_runtime_module(f.module_path()) ? kDim : "";
   out.print("  {} {}", blamed ? '>' : ' ', *color ? style(color, line) : line);
@@ -274,13 +269,34 @@ std::string format_bytes(uint64_t bytes) {
   return human.empty() ? fmt::format("{} bytes", bytes) : fmt::format("{} bytes ({})", bytes, human);
 }
 
-std::string format_text(const std::vector<ProcessReport>& reports, const TextOptions& options) {
+std::string format_text(const Report& report, const TextOptions& options) {
   Output out;
-  write_text(out, reports, options);
+  write_text(out, report, options);
   return out.str();
 }
 
-void write_text(Output& out, const std::vector<ProcessReport>& reports, const TextOptions& options) {
+void write_baseline_text(Output& out, const BaselineDiff& d, size_t top) {
+  out.print("\n== compared with baseline {} ==\n", d.source);
+  out.print("leaked: {} in {} blocks before, {} in {} blocks now\n", format_bytes(d.before.bytes),
+            d.before.blocks, format_bytes(d.now.bytes), d.now.blocks);
+  out.print("increase: {} in {} blocks ({} stacks new or grown, {} shrunk or gone)\n",
+            format_bytes(d.increase.bytes), d.increase.blocks, d.grown.size(), d.shrunk);
+  size_t shown = 0;
+  for (const auto& e : d.grown) {
+    if (shown == top) {
+      out.print("... {} more (use --top to list them)\n", d.grown.size() - shown);
+      break;
+    }
+    ++shown;
+    out.print("#{} {} {:+} bytes in {:+} blocks: {} -> {} bytes, {} -> {} blocks ({})\n", shown,
+              e.is_new ? "new" : "grew", e.delta_bytes, e.delta_blocks, e.before.bytes, e.now.bytes,
+              e.before.blocks, e.now.blocks, e.verdicts.describe());
+    out.print("    at {}\n", describe_blame(e));
+  }
+}
+
+void write_text(Output& out, const Report& report, const TextOptions& options) {
+  const std::vector<ProcessReport>& reports = report.processes;
   Style style(options.color);
   for (size_t i = 0; i < reports.size(); ++i) {
     if (i) out.print("\n");
@@ -297,6 +313,18 @@ void write_text(Output& out, const std::vector<ProcessReport>& reports, const Te
     }
     out.print("allocations: {}\n", t.allocations);
   }
+  if (report.baseline) write_baseline_text(out, *report.baseline, options.top);
 }
+
+
+namespace {
+
+void write_text_format(Output& out, const Report& report, const FormatOptions& options) {
+  write_text(out, report, options.text);
+}
+
+}  // namespace
+
+const Format kTextFormat{.name = "text", .write = write_text_format};
 
 }  // namespace libleak

@@ -1,5 +1,6 @@
-// The human-readable report (default): a summary per process, then its leaks largest first.
-// Reachable entries are counted in the summary but listed only with show_reachable.
+// The human-readable report (default): a summary per process, then its leaks largest first, then
+// the comparison with a baseline when there is one. Reachable entries are counted in the summary
+// but listed only with show_reachable.
 #pragma once
 
 #include <cstddef>
@@ -8,17 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include "report/analysis.h"
-#include "report/output.h"
+#include "report/format.h"
 
 namespace libleak {
 
-struct TextOptions {
-  size_t top = 20;            // leaks listed per process
-  bool show_reachable = false;
-  bool color = false;         // ANSI colours (see color_wanted)
-  bool full_names = false;    // false: long C++ names shortened by shorten_name
-};
+extern const Format kTextFormat;  // --format text (the default)
 
 // --color=MODE: "always", "never", or "auto" (on when writing to a terminal and NO_COLOR is unset
 // or empty; https://no-color.org). `no_color` is getenv("NO_COLOR").
@@ -32,9 +27,12 @@ bool color_wanted(std::string_view mode, std::FILE* file);
 inline constexpr size_t kShortNameLimit = 60;
 std::string shorten_name(std::string_view name, size_t limit = kShortNameLimit);
 
-void write_text(Output& out, const std::vector<ProcessReport>& reports, const TextOptions& options);
+void write_text(Output& out, const Report& report, const TextOptions& options);
 // The same, collected into a string (tests, small reports).
-std::string format_text(const std::vector<ProcessReport>& reports, const TextOptions& options);
+std::string format_text(const Report& report, const TextOptions& options);
+
+// The baseline section alone: totals before and now, then the `top` stacks that grew most.
+void write_baseline_text(Output& out, const BaselineDiff& diff, size_t top);
 
 // "160000 bytes (156.2 KiB)", or "12 bytes" below 1 KiB.
 std::string format_bytes(uint64_t bytes);

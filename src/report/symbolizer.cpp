@@ -34,9 +34,9 @@ std::string demangle(const char* name) {
   return s;
 }
 
-const Module* find_module(const Trace& trace, uint64_t address, uint32_t module_gen) {
+const Module* find_module(const std::vector<Module>& modules, uint64_t address, uint32_t module_gen) {
   const Module* later = nullptr;
-  for (const auto& m : trace.modules) {
+  for (const auto& m : modules) {
     const auto& r = m.record;
     if (address < r.start || address >= r.end) continue;
     if (r.load_gen <= module_gen && module_gen < r.unload_gen) return &m;
@@ -122,43 +122,8 @@ struct Symbolizer::DebugFile {
         line = lineno;
       }
     }
-    Text outer_name;
-    Dwarf_Addr bias = 0;
-    if (Dwarf_Die* cu = dwfl_module_addrdie(module, vaddr, &bias)) {
-      auto& index = indexes[dwarf_dieoffset(cu)];
-      if (!index) index = std::make_unique<InlineIndex>(cu);
-      for (int32_t i = index->innermost(vaddr - bias); i >= 0;) {
-        auto& node = index->node(i);
-        // Demangling and dwfl_module_addrname are the expensive parts of a lookup (addrname
-        // scans the whole symbol table: 20% of a 160,000-address run), so each function is
-        // named once, when first met, and the name is kept in the index.
-        if (!node.named) {
-          node.named = true;
-          std::optional<std::string> name;
-          // The symbol table has the qualified name of an out-of-line function even where the
-          // DWARF has no linkage name (anonymous namespaces); inlined calls only have DWARF.
-          const char* sym_name = node.inlined ? nullptr : dwfl_module_addrname(module, vaddr);
-          name = sym_name ? std::optional<std::string>(demangle(sym_name)) : die_function_name(&node.die);
-          if (name) node.name = sym.intern(*name);
-        }
-        if (!node.inlined) {
-          outer_name = node.name;
-          break;
-        }
-        Frame f;
-        f.function = node.name;
-        f.file = file;
-        f.line = line;
-        f.inlined = true;
-        out.push_back(std::move(f));
-        std::optional<std::string> call_file;
-        call_site(cu, &node.die, call_file, line);
-        file = call_file ? sym.intern(*call_file) : nullptr;
-        i = node.parent;
-      }
-    }
     Frame outer;
-    outer.function = outer_name;
+    outer.function = inlined_frames(vaddr, sym, file, line, out);
     if (!outer.function) {
       // No DWARF here: .symtab, or .dynsym if the file is stripped.
       if (const char* s = dwfl_module_addrname(module, vaddr)) outer.function = sym.intern(demangle(s));
@@ -167,6 +132,46 @@ struct Symbolizer::DebugFile {
     outer.line = line;
     out.push_back(std::move(outer));
     return out;
+  }
+
+  // Appends a frame per inlined call at `vaddr`, innermost first, moving file and line out to
+  // each call site; returns the name of the function they were inlined into (null if unknown).
+  Text inlined_frames(uint64_t vaddr, Symbolizer& sym, Text& file, std::optional<int>& line,
+                      std::vector<Frame>& out) {
+    Dwarf_Addr bias = 0;
+    Dwarf_Die* cu = dwfl_module_addrdie(module, vaddr, &bias);
+    if (!cu) return nullptr;
+    auto& index = indexes[dwarf_dieoffset(cu)];
+    if (!index) index = std::make_unique<InlineIndex>(cu);
+    for (int32_t i = index->innermost(vaddr - bias); i >= 0;) {
+      auto& node = index->node(i);
+      if (!node.named) name_node(node, vaddr, sym);
+      if (!node.inlined) return node.name;
+      Frame f;
+      f.function = node.name;
+      f.file = file;
+      f.line = line;
+      f.inlined = true;
+      out.push_back(std::move(f));
+      std::optional<std::string> call_file;
+      call_site(cu, &node.die, call_file, line);
+      file = call_file ? sym.intern(*call_file) : nullptr;
+      i = node.parent;
+    }
+    return nullptr;
+  }
+
+  // Demangling and dwfl_module_addrname are the expensive parts of a lookup (addrname scans the
+  // whole symbol table: 20% of a 160,000-address run), so each function is named once, when
+  // first met, and the name is kept in the index.
+  void name_node(InlineIndex::Node& node, uint64_t vaddr, Symbolizer& sym) {
+    node.named = true;
+    // The symbol table has the qualified name of an out-of-line function even where the DWARF
+    // has no linkage name (anonymous namespaces); inlined calls only have DWARF.
+    const char* sym_name = node.inlined ? nullptr : dwfl_module_addrname(module, vaddr);
+    std::optional<std::string> name =
+        sym_name ? std::optional<std::string>(demangle(sym_name)) : die_function_name(&node.die);
+    if (name) node.name = sym.intern(*name);
   }
 };
 
@@ -218,7 +223,7 @@ Symbolizer::DebugFile& Symbolizer::debug_file(const Module& m) {
 
 std::vector<Frame> Symbolizer::symbolize_address(const Trace& trace, uint64_t address,
                                                  uint32_t module_gen) {
-  const Module* m = find_module(trace, address, module_gen);
+  const Module* m = find_module(trace.modules, address, module_gen);
   if (!m) {
     Frame f;
     f.address = address;

@@ -82,7 +82,7 @@ class Symbolizer {
 // and its replacement at the same address are told apart by their load/unload generations.
 // When none was loaded at that generation, the one containing the address that was registered
 // first after it: the callsite was stamped just before the registry noticed a new library.
-const Module* find_module(const Trace& trace, uint64_t address, uint32_t module_gen);
+const Module* find_module(const std::vector<Module>& modules, uint64_t address, uint32_t module_gen);
 
 std::string demangle(const char* name);
 

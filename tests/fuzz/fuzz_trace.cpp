@@ -16,13 +16,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace libleak;
   try {
     Trace trace = parse_trace(std::span(reinterpret_cast<const std::byte*>(data), size));
-    Symbolizer symbolizer(SymbolizerOptions{.read_debug_info = false, .warn = {}});
+    auto symbolizer = std::make_shared<Symbolizer>(SymbolizerOptions{.read_debug_info = false, .warn = {}});
     AnalysisOptions options;
     options.suppressions = {{"^main$", SuppressionSource::kFile}, {"lib*.so", SuppressionSource::kBuiltin}};
-    std::vector<ProcessReport> reports{analyze(trace, symbolizer, options, "fuzz")};
-    format_text(reports, TextOptions{});
-    format_json(reports, false);
-    apply_gate(reports, 0);
+    Report report{.processes = {analyze(trace, symbolizer, options, "fuzz")}};
+    format_text(report, TextOptions{});
+    format_json(report);
+    apply_gate(report.processes, 0);
   } catch (const Error&) {
     // Rejecting a damaged trace is the expected outcome for most inputs.
   }

@@ -15,7 +15,7 @@ using test::build_trace;
 using test::callsite;
 
 ProcessReport run(const test::TraceSpec& s, const AnalysisOptions& o = {}) {
-  Symbolizer sym(SymbolizerOptions{.read_debug_info = false, .warn = {}});
+  auto sym = std::make_shared<Symbolizer>(SymbolizerOptions{.read_debug_info = false, .warn = {}});
   return analyze(parse_trace(build_trace(s)), sym, o, "t.bin");
 }
 
@@ -201,10 +201,10 @@ TEST(Modules, GenerationsSelectTheRightLibrary) {
   new_lib.path = "/new.so";
   s.modules = {old_lib, new_lib};
   Trace t = parse_trace(build_trace(s));
-  EXPECT_EQ(find_module(t, 0x7100, 2)->path, "/old.so");
-  EXPECT_EQ(find_module(t, 0x7100, 3)->path, "/new.so");
-  EXPECT_EQ(find_module(t, 0x9000, 3), nullptr);
-  EXPECT_EQ(find_module(t, 0x6fff, 3), nullptr);
+  EXPECT_EQ(find_module(t.modules, 0x7100, 2)->path, "/old.so");
+  EXPECT_EQ(find_module(t.modules, 0x7100, 3)->path, "/new.so");
+  EXPECT_EQ(find_module(t.modules, 0x9000, 3), nullptr);
+  EXPECT_EQ(find_module(t.modules, 0x6fff, 3), nullptr);
 }
 
 // A library registered just after the callsite was stamped: no module was loaded at the
@@ -220,11 +220,11 @@ TEST(Modules, FallsBackToTheNextGeneration) {
   later.path = "/later.so";
   s.modules = {gone, latest, later};
   Trace t = parse_trace(build_trace(s));
-  EXPECT_EQ(find_module(t, 0x7100, 2)->path, "/gone.so");  // loaded then: no fallback
-  EXPECT_EQ(find_module(t, 0x7100, 4)->path, "/later.so");  // smallest load_gen above 4
-  EXPECT_EQ(find_module(t, 0x7100, 7)->path, "/later.so");
-  EXPECT_EQ(find_module(t, 0x7100, 9)->path, "/latest.so");
-  EXPECT_EQ(find_module(t, 0x9100, 4), nullptr);  // no module contains the address
+  EXPECT_EQ(find_module(t.modules, 0x7100, 2)->path, "/gone.so");  // loaded then: no fallback
+  EXPECT_EQ(find_module(t.modules, 0x7100, 4)->path, "/later.so");  // smallest load_gen above 4
+  EXPECT_EQ(find_module(t.modules, 0x7100, 7)->path, "/later.so");
+  EXPECT_EQ(find_module(t.modules, 0x7100, 9)->path, "/latest.so");
+  EXPECT_EQ(find_module(t.modules, 0x9100, 4), nullptr);  // no module contains the address
 }
 
 // libc malloc <- ext.so leak_double <- python3.11 vectorcall <- eval loop running first() and
@@ -387,6 +387,50 @@ TEST(Suppressions, HideEntriesAndAccountForThem) {
   ASSERT_EQ(r.suppressions.size(), 1u);
   EXPECT_EQ(r.suppressions[0].hidden.bytes, 520u);
   EXPECT_EQ(r.suppressions[0].hidden.blocks, 7u);
+}
+
+TEST(Callsites, EveryCallsiteWithItsMetricsEntriesAndStack) {
+  auto s = two_module_spec();
+  auto hidden = callsite(0x1, 2, 20, {0x7f0000001234, 0x401100});
+  hidden.record.unreachable_blocks = 2, hidden.record.unreachable_bytes = 20;
+  auto listed = callsite(0x2, 5, 500, {0x401200});
+  listed.record.unreachable_blocks = 3, listed.record.unreachable_bytes = 300;
+  listed.record.total_allocs = 9, listed.record.total_bytes = 900, listed.record.peak_live_bytes = 700;
+  listed.record.module_gen = 4;
+  auto freed = callsite(0x3, 0, 0, {0x401300, 0x401200});
+  freed.record.total_allocs = 6, freed.record.total_bytes = 60, freed.record.peak_live_bytes = 30;
+  s.callsites = {hidden, listed, freed};
+  AnalysisOptions o;
+  o.suppressions = {{"libc.so", SuppressionSource::kFile}};
+  auto r = run(s, o);
+  ASSERT_EQ(r.callsites.size(), 3u);
+  EXPECT_TRUE(r.callsites[0].suppressed);
+  EXPECT_TRUE(r.callsites[0].entries.empty());
+  const CallsiteSummary& l = r.callsites[1];
+  EXPECT_FALSE(l.suppressed);
+  EXPECT_EQ(l.stack_hash, 0x2u);
+  EXPECT_EQ(l.module_gen, 4u);
+  EXPECT_EQ(l.allocated.bytes, 900u);
+  EXPECT_EQ(l.allocated.blocks, 9u);
+  EXPECT_EQ(l.live.bytes, 500u);
+  EXPECT_EQ(l.peak_live_bytes, 700u);
+  EXPECT_EQ(l.leaked.bytes, 300u);  // the reachable 200 are not gated
+  ASSERT_EQ(l.entries, (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(r.leaks[0].callsite, 1u);
+  EXPECT_EQ(r.leaks[0].verdict, Verdict::kUnreachable);
+  EXPECT_EQ(r.leaks[1].verdict, Verdict::kReachable);
+  // A listed callsite's stack is the one its entries share.
+  EXPECT_EQ(r.stacks.of(1), r.leaks[0].stack);
+  // A freed callsite has no entries; its stack is symbolized on request and not kept.
+  const CallsiteSummary& f = r.callsites[2];
+  EXPECT_TRUE(f.entries.empty());
+  EXPECT_EQ(f.allocated.bytes, 60u);
+  EXPECT_EQ(f.peak_live_bytes, 30u);
+  Stack stack = r.stacks.of(2);
+  ASSERT_EQ(stack->size(), 2u);
+  EXPECT_EQ(describe_frame((*stack)[0]), "app+0x1300");
+  EXPECT_NE(r.stacks.of(2), stack);
+  EXPECT_EQ(describe_frame((*r.stacks.of(2))[1]), "app+0x1200");
 }
 
 TEST(Suppressions, BuiltinEntriesAreMarkedBuiltin) {

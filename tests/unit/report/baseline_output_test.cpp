@@ -2,13 +2,15 @@
 #include "report/baseline.h"
 
 #include "output_test_support.h"
+#include "report/format_json.h"
+#include "report/format_text.h"
 
 namespace libleak {
 namespace {
 
 // Before: 0x11 leaks 3 blocks (300 bytes), 0x33 leaks 2 (64). After (module moved by ASLR):
 // 0x11 leaks 6 (600), 0x33 is fixed, and a new stack app+0x1600 leaks 1 block of 50 bytes.
-void before_after(std::unique_ptr<test::Analyzed>& before, std::unique_ptr<test::Analyzed>& after) {
+void before_after(ProcessReport& before, ProcessReport& after) {
   before = test::analyze_spec(test::synthetic_spec());
   auto spec = test::synthetic_spec(0x7f0000000000);
   auto& a = spec.callsites[0].record;
@@ -21,9 +23,9 @@ void before_after(std::unique_ptr<test::Analyzed>& before, std::unique_ptr<test:
 }
 
 TEST(BaselineOutput, DeltasMatchedByStackNotAddress) {
-  std::unique_ptr<test::Analyzed> before, after;
+  ProcessReport before, after;
   before_after(before, after);
-  BaselineDiff d = diff_against_baseline({before->report}, {after->report}, "old.bin");
+  BaselineDiff d = diff_against_baseline({before}, {after}, "old.bin");
   EXPECT_EQ(d.before.bytes, 364u);
   EXPECT_EQ(d.now.bytes, 650u);
   EXPECT_EQ(d.increase.bytes, 350u);
@@ -45,9 +47,9 @@ TEST(BaselineOutput, DeltasMatchedByStackNotAddress) {
 }
 
 TEST(BaselineOutput, GateAppliesToTheIncrease) {
-  std::unique_ptr<test::Analyzed> before, after;
+  ProcessReport before, after;
   before_after(before, after);
-  BaselineDiff d = diff_against_baseline({before->report}, {after->report}, "old.bin");
+  BaselineDiff d = diff_against_baseline({before}, {after}, "old.bin");
   GateResult fail = apply_baseline_gate(d, 349);
   EXPECT_EQ(fail.exit_code, kExitGateFailed);
   EXPECT_EQ(fail.message,
@@ -59,7 +61,7 @@ TEST(BaselineOutput, GateAppliesToTheIncrease) {
 
 TEST(BaselineOutput, SameTraceHasNoIncrease) {
   auto a = test::analyze_spec(test::synthetic_spec());
-  BaselineDiff d = diff_against_baseline({a->report}, {a->report}, "same.bin");
+  BaselineDiff d = diff_against_baseline({a}, {a}, "same.bin");
   EXPECT_EQ(d.increase.bytes, 0u);
   EXPECT_TRUE(d.grown.empty());
   EXPECT_EQ(apply_baseline_gate(d, 0).exit_code, kExitOk);
@@ -67,15 +69,19 @@ TEST(BaselineOutput, SameTraceHasNoIncrease) {
 
 TEST(BaselineOutput, JsonMemberAppended) {
   auto a = test::analyze_spec(test::synthetic_spec());
-  BaselineDiff d = diff_against_baseline({a->report}, {a->report}, "same.bin");
-  EXPECT_EQ(add_baseline_to_json("{\"a\": 1}\n", d),
-            "{\"a\": 1, \"baseline\": " + baseline_json(d) + "}\n");
+  BaselineDiff d = diff_against_baseline({a}, {a}, "same.bin");
+  for (bool multi : {false, true}) {
+    std::string plain = format_json(Report{.processes = {a}, .multi = multi});
+    ASSERT_EQ(plain.substr(plain.size() - 2), "}\n");
+    EXPECT_EQ(format_json(Report{.processes = {a}, .multi = multi, .baseline = d}),
+              plain.substr(0, plain.size() - 2) + ", \"baseline\": " + baseline_json(d) + "}\n");
+  }
 }
 
 TEST(BaselineOutput, GoldenFixtureLeakDoubled) {
   auto n1 = test::analyze_fixture("outputs_n1.bin");
   auto n2 = test::analyze_fixture("outputs_n2.bin");
-  BaselineDiff d = diff_against_baseline({n1->report}, {n2->report}, "outputs_n1.bin");
+  BaselineDiff d = diff_against_baseline({n1}, {n2}, "outputs_n1.bin");
   // outputs_leaky loses one 48-byte block per iteration with n = 1, two with n = 2, 30 iterations.
   EXPECT_EQ(d.increase.blocks, 30u);
   EXPECT_EQ(d.increase.bytes, 30u * 48);

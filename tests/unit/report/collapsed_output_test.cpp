@@ -8,8 +8,7 @@ namespace libleak {
 namespace {
 
 std::string folded(StackMetric metric) {
-  auto a = test::analyze_spec(test::synthetic_spec());
-  return format_collapsed(fold_stacks({a->view()}, a->symbolizer, metric));
+  return format_collapsed(fold_stacks({test::analyze_spec(test::synthetic_spec())}, metric));
 }
 
 TEST(CollapsedOutput, LeakedCountsGatedVerdictsOnlyOutermostFirst) {
@@ -32,13 +31,11 @@ TEST(CollapsedOutput, PeakAndAllocatedIncludeFreedCallsites) {
 
 TEST(CollapsedOutput, SuppressedCallsiteLeftOut) {
   auto spec = test::synthetic_spec();
-  auto a = std::make_unique<test::Analyzed>();
-  a->trace = parse_trace(test::build_trace(spec));
   AnalysisOptions options;
   options.suppressions = {{"app", SuppressionSource::kFile}};  // matches every frame's module
-  a->report = analyze(a->trace, a->symbolizer, options, "t.bin");
+  ProcessReport a = analyze(parse_trace(test::build_trace(spec)), test::offline_symbolizer(), options, "t.bin");
   // 0x11 and 0x33 have live blocks hidden by the suppression; 0x22 freed everything.
-  EXPECT_EQ(format_collapsed(fold_stacks({a->view()}, a->symbolizer, StackMetric::kAllocated)),
+  EXPECT_EQ(format_collapsed(fold_stacks({a}, StackMetric::kAllocated)),
             "app+0x1300;app+0x1400 5000\n");
 }
 
@@ -48,7 +45,7 @@ TEST(CollapsedOutput, SeveralProcessesGetAProcessFrameAndSameStacksSum) {
   spec.process.pid = 99;
   spec.command = {"/usr/bin/other;x", "arg"};
   auto b = test::analyze_spec(spec);
-  EXPECT_EQ(format_collapsed(fold_stacks({a->view(), b->view()}, a->symbolizer, StackMetric::kLeaked)),
+  EXPECT_EQ(format_collapsed(fold_stacks({a, b}, StackMetric::kLeaked)),
             "other:x (pid 99);app+0x1300;app+0x1200;app+0x1100 300\n"
             "other:x (pid 99);app+0x1300;app+0x1200;app+0x1500 64\n"
             "prog (pid 1234);app+0x1300;app+0x1200;app+0x1100 300\n"
@@ -73,7 +70,7 @@ TEST(CollapsedOutput, GoldenFixture) {
   auto a = test::analyze_fixture("outputs_n2.bin");
   for (StackMetric m : {StackMetric::kLeaked, StackMetric::kPeak, StackMetric::kAllocated}) {
     test::expect_golden(std::string("collapsed_") + to_string(m) + ".txt",
-                        format_collapsed(fold_stacks({a->view()}, a->symbolizer, m)));
+                        format_collapsed(fold_stacks({a}, m)));
   }
 }
 

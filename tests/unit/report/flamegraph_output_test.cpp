@@ -1,5 +1,5 @@
 // The flame graph: one frame element per tree node with its byte range, self-contained HTML.
-#include "report/flamegraph.h"
+#include "report/format_flamegraph.h"
 
 #include "output_test_support.h"
 
@@ -37,7 +37,7 @@ TEST(FlamegraphOutput, EmptyProfile) {
 TEST(FlamegraphOutput, GoldenFixture) {
   auto a = test::analyze_fixture("outputs_n2.bin");
   test::expect_golden("flamegraph.html",
-                      flamegraph_html(fold_stacks({a->view()}, a->symbolizer, StackMetric::kLeaked), "leaked bytes"));
+                      flamegraph_html(fold_stacks({a}, StackMetric::kLeaked), "leaked bytes"));
 }
 
 }  // namespace

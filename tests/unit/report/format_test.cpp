@@ -39,7 +39,7 @@ std::vector<ProcessReport> sample() {
   s.stats = st;
   s.process.flags |= trace::kFlagPythonMallocForced;
   s.command = {"./ext", "a \"b\""};
-  Symbolizer sym(SymbolizerOptions{.read_debug_info = false, .warn = {}});
+  auto sym = std::make_shared<Symbolizer>(SymbolizerOptions{.read_debug_info = false, .warn = {}});
   AnalysisOptions o;
   o.suppressions = {{"nothing", SuppressionSource::kFile}};
   return {analyze(parse_trace(test::build_trace(s)), sym, o, "t.bin")};
@@ -55,17 +55,17 @@ void expect_golden(const std::string& name, const std::string& actual) {
   EXPECT_EQ(actual, expected.str()) << "golden file " << path;
 }
 
-TEST(FormatText, Golden) { expect_golden("sample.txt", format_text(sample(), TextOptions{})); }
+TEST(FormatText, Golden) { expect_golden("sample.txt", format_text(Report{.processes = sample()}, TextOptions{})); }
 
 TEST(FormatText, ReachableAndTop) {
-  auto text = format_text(sample(), TextOptions{.top = 1, .show_reachable = true});
+  auto text = format_text(Report{.processes = sample()}, TextOptions{.top = 1, .show_reachable = true});
   EXPECT_NE(text.find("#1 unreachable: 160000 bytes"), std::string::npos);
   EXPECT_EQ(text.find("#2 "), std::string::npos);
   EXPECT_NE(text.find("... 3 more (use --top to list them)"), std::string::npos);
 }
 
 TEST(FormatText, PythonFramesAndMarks) {
-  auto text = format_text(sample(), TextOptions{});
+  auto text = format_text(Report{.processes = sample()}, TextOptions{});
   EXPECT_NE(text.find("  > #0 0x401400 ?? [ext+0x1400]  called from job.py:7 in Job.run\n"
                       "    #1 Job.run (job.py:7) [python]\n"
                       "    #2 <module> (job.py:3) [python]\n"),
@@ -85,7 +85,7 @@ TEST(FormatText, HowTheTraceEnded) {
   auto lines_about_exit = [&](uint32_t kind, int32_t code) {
     report[0].process.exit_kind = kind;
     report[0].process.exit_code = code;
-    std::string text = format_text(report, TextOptions{}), found;
+    std::string text = format_text(Report{.processes = report}, TextOptions{}), found;
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) {
       if (line.find("exit") != std::string::npos || line.find("trace ends") != std::string::npos) {
@@ -103,9 +103,9 @@ TEST(FormatText, HowTheTraceEnded) {
 }
 
 TEST(FormatText, ColourOnlyWhenAsked) {
-  auto plain = format_text(sample(), TextOptions{});
+  auto plain = format_text(Report{.processes = sample()}, TextOptions{});
   EXPECT_EQ(plain.find('\x1b'), std::string::npos);
-  auto coloured = format_text(sample(), TextOptions{.color = true});
+  auto coloured = format_text(Report{.processes = sample()}, TextOptions{.color = true});
   EXPECT_NE(coloured.find("\x1b[1;31m#1 unreachable: 160000 bytes (156.2 KiB) in 20000 blocks\x1b[0m"),
             std::string::npos);
   EXPECT_NE(coloured.find("\x1b[36mcalled from job.py:7 in Job.run\x1b[0m"), std::string::npos);
@@ -152,12 +152,12 @@ TEST(FormatText, ShortensLongCxxNames) {
   EXPECT_EQ(shorten_name("broken<name(", 3), "broken<name(");
 }
 
-TEST(FormatJson, Golden) { expect_golden("sample.json", format_json(sample(), false)); }
+TEST(FormatJson, Golden) { expect_golden("sample.json", format_json(Report{.processes = sample(), .multi = false})); }
 
 TEST(FormatJson, MultiProcessShape) {
   auto reports = sample();
   reports.push_back(reports[0]);
-  auto json = format_json(reports, true);
+  auto json = format_json(Report{.processes = reports, .multi = true});
   EXPECT_EQ(json.rfind(R"({"libleak_report": 1, "processes": [)", 0), 0u);
   EXPECT_NE(json.find(R"("totals": {"leaked_bytes": 320144, "leaked_blocks": 40010)"), std::string::npos);
 }

@@ -14,7 +14,7 @@
 
 #include "report/analysis.h"
 #include "report/builtin_suppressions.h"
-#include "report/format_collapsed.h"
+#include "report/stack_weights.h"
 #include "report/trace_reader.h"
 #include "trace_builder.h"
 
@@ -44,33 +44,26 @@ inline TraceSpec synthetic_spec(uint64_t bias = 0x400000) {
   return s;
 }
 
-// A trace, its report and the symbolizer, kept together so that views stay valid.
-struct Analyzed {
-  Trace trace;
-  Symbolizer symbolizer{SymbolizerOptions{.read_debug_info = false, .warn = {}}};
-  ProcessReport report;
-  ProcessView view() const { return {&trace, &report}; }
-};
+// Module and offset only: the frames come from the trace alone.
+inline std::shared_ptr<Symbolizer> offline_symbolizer() {
+  return std::make_shared<Symbolizer>(SymbolizerOptions{.read_debug_info = false, .warn = {}});
+}
 
-inline std::unique_ptr<Analyzed> analyze_trace(Trace trace, std::string source = "t.bin") {
-  auto a = std::make_unique<Analyzed>();
-  a->trace = std::move(trace);
+// The analysis every format reads, with the built-in suppressions as the CLI applies them.
+inline ProcessReport analyze_trace(Trace trace, std::string source = "t.bin") {
   AnalysisOptions options;
   options.suppressions = builtin_suppressions();
-  a->report = analyze(a->trace, a->symbolizer, options, std::move(source));
-  return a;
+  return analyze(std::move(trace), offline_symbolizer(), options, std::move(source));
 }
 
-inline std::unique_ptr<Analyzed> analyze_spec(const TraceSpec& spec) {
-  return analyze_trace(parse_trace(build_trace(spec)));
-}
+inline ProcessReport analyze_spec(const TraceSpec& spec) { return analyze_trace(parse_trace(build_trace(spec))); }
 
 inline std::string fixture_path(const std::string& name) {
   return std::string(LIBLEAK_FIXTURES_DIR) + "/" + name;
 }
 
 // The fixture as the CLI would read it, with the source named as in the goldens.
-inline std::unique_ptr<Analyzed> analyze_fixture(const std::string& name) {
+inline ProcessReport analyze_fixture(const std::string& name) {
   return analyze_trace(read_trace_file(fixture_path(name)), name);
 }
 

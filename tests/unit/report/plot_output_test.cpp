@@ -1,5 +1,5 @@
 // The SVG timeline plot: which series are drawn, where their points land, labels and units.
-#include "report/plot_svg.h"
+#include "report/format_plot.h"
 
 #include <string>
 #include <string_view>
@@ -37,7 +37,7 @@ std::vector<std::string> all(const std::string& text, std::string_view open, std
 
 TEST(PlotOutput, TotalAndSeriesPoints) {
   auto a = test::analyze_spec(with_timeline());
-  std::string svg = plot_svg(a->view(), a->symbolizer, PlotOptions{});
+  std::string svg = plot_svg(a, PlotOptions{});
   // Max 2000 bytes: KiB axis up to 2.0 in steps of 0.5; 0..0.3 s in steps of 0.05. The plot area
   // spans x 90..930 and y 400 (zero) .. 50.
   auto points = all(svg, "<polyline class=\"", "points=\"", "\"");
@@ -62,7 +62,7 @@ TEST(PlotOutput, TotalAndSeriesPoints) {
 
 TEST(PlotOutput, TopLimitsSeries) {
   auto a = test::analyze_spec(with_timeline());
-  std::string svg = plot_svg(a->view(), a->symbolizer, PlotOptions{.top = 1});
+  std::string svg = plot_svg(a, PlotOptions{.top = 1});
   EXPECT_EQ(all(svg, "<polyline class=\"", "", "\"").size(), 2u);  // the total and one series
   EXPECT_EQ(all(svg, "<polyline class=\"series\"", "", "").size(), 1u);
   EXPECT_NE(svg.find("app+0x1100"), std::string::npos);
@@ -71,7 +71,7 @@ TEST(PlotOutput, TopLimitsSeries) {
 
 TEST(PlotOutput, NoTimelineIsAnError) {
   auto a = test::analyze_spec(test::synthetic_spec());
-  EXPECT_THROW(plot_svg(a->view(), a->symbolizer, PlotOptions{}), Error);
+  EXPECT_THROW(plot_svg(a, PlotOptions{}), Error);
 }
 
 TEST(PlotOutput, NiceSteps) {
@@ -81,11 +81,9 @@ TEST(PlotOutput, NiceSteps) {
   EXPECT_DOUBLE_EQ(nice_step(0, 5), 1);
 }
 
-TEST(PlotOutput, XmlEscape) { EXPECT_EQ(xml_escape("a<b>&\"c\"\x01"), "a&lt;b&gt;&amp;&quot;c&quot; "); }
-
 TEST(PlotOutput, GoldenFixture) {
   auto a = test::analyze_fixture("outputs_n2.bin");
-  test::expect_golden("plot.svg", plot_svg(a->view(), a->symbolizer, PlotOptions{}));
+  test::expect_golden("plot.svg", plot_svg(a, PlotOptions{}));
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ std::string label(const pb::Profile& p, const pb::Sample& s, const std::string& 
 
 TEST(PprofOutput, SampleTypesValuesAndVerdicts) {
   auto a = test::analyze_spec(test::synthetic_spec());
-  pb::Profile p = decode(build_pprof({a->view()}, a->symbolizer));
+  pb::Profile p = decode(build_pprof({a}));
   ASSERT_EQ(p.string_table(0), "");
   std::vector<std::string> types;
   for (const auto& t : p.sample_type()) {
@@ -60,7 +60,7 @@ TEST(PprofOutput, SampleTypesValuesAndVerdicts) {
 
 TEST(PprofOutput, MappingAndLocations) {
   auto a = test::analyze_spec(test::synthetic_spec());
-  pb::Profile p = decode(build_pprof({a->view()}, a->symbolizer));
+  pb::Profile p = decode(build_pprof({a}));
   ASSERT_EQ(p.mapping_size(), 1);
   const auto& m = p.mapping(0);
   EXPECT_EQ(m.id(), 1u);
@@ -89,10 +89,12 @@ TEST(PprofOutput, InlinedFramesBecomeLinesOfOneLocation) {
   (*stack)[0].function = make_text("inner"), (*stack)[0].file = make_text("a.h"), (*stack)[0].line = 3;
   (*stack)[0].inlined = true;
   (*stack)[1].function = make_text("outer"), (*stack)[1].file = make_text("a.c"), (*stack)[1].line = 10;
-  for (auto& l : a->report.leaks) {
+  ASSERT_EQ(a.callsites[0].stack_hash, 0x11u);
+  a.stacks.set(0, stack);
+  for (auto& l : a.leaks) {
     if (l.stack_hash == 0x11) l.stack = stack;
   }
-  pb::Profile p = decode(build_pprof({a->view()}, a->symbolizer));
+  pb::Profile p = decode(build_pprof({a}));
   const auto& loc = p.location(0);
   EXPECT_EQ(loc.address(), 0x4010ffu);
   ASSERT_EQ(loc.line_size(), 2);
@@ -114,7 +116,7 @@ TEST(PprofOutput, PythonFramesAreLocationsOfTheirOwn) {
        {0x33, {{1, 14, "/app/cache.py", "Cache.fill"}, {1, 40, "/app/main.py", "<module>"}}},
        {0x22, {{UINT32_MAX, 0, "", ""}}}}};
   auto a = test::analyze_spec(spec);
-  pb::Profile p = decode(build_pprof({a->view()}, a->symbolizer));
+  pb::Profile p = decode(build_pprof({a}));
   std::vector<std::vector<uint64_t>> stacks;
   for (const auto& s : p.sample()) stacks.push_back({s.location_id().begin(), s.location_id().end()});
   EXPECT_EQ(stacks, (std::vector<std::vector<uint64_t>>{
@@ -153,7 +155,7 @@ TEST(PprofOutput, SeveralProcessesCarryAPidLabel) {
   auto spec = test::synthetic_spec(0x500000);
   spec.process.pid = 99;
   auto b = test::analyze_spec(spec);
-  pb::Profile p = decode(build_pprof({a->view(), b->view()}, a->symbolizer));
+  pb::Profile p = decode(build_pprof({a, b}));
   EXPECT_EQ(p.mapping_size(), 2);
   ASSERT_EQ(p.sample_size(), 10);
   auto pid = [&](const pb::Sample& s) {
@@ -188,7 +190,7 @@ TEST(PprofOutput, GzipRoundTrip) {
 
 TEST(PprofOutput, GoldenFixture) {
   auto a = test::analyze_fixture("outputs_n2.bin");
-  test::expect_golden("pprof.txt", decode(build_pprof({a->view()}, a->symbolizer)).DebugString());
+  test::expect_golden("pprof.txt", decode(build_pprof({a})).DebugString());
 }
 
 }  // namespace

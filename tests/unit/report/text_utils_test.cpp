@@ -1,8 +1,8 @@
-// Small pure pieces: size parsing, suppression patterns and files, JSON string escaping.
+// Small pure pieces: size parsing, suppression patterns and files, JSON and XML escaping.
 #include <gtest/gtest.h>
 
 #include "report/error.h"
-#include "report/json_writer.h"
+#include "report/escape.h"
 #include "report/size_parse.h"
 #include "report/suppressions.h"
 
@@ -157,6 +157,10 @@ TEST(JsonString, Utf8) {
   EXPECT_EQ(json_string("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
   EXPECT_EQ(json_string("\xf4\x90\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // > U+10FFFF
   EXPECT_EQ(json_string("a\x80z"), "\"a\\ufffdz\"");
+}
+
+TEST(XmlEscape, MarkupAndControlCharacters) {
+  EXPECT_EQ(xml_escape("a<b>&\"c\"\x01"), "a&lt;b&gt;&amp;&quot;c&quot; ");
 }
 
 }  // namespace

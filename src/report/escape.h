@@ -1,5 +1,5 @@
-// Minimal JSON output helpers used by format_json: string escaping and optional values.
-// Writing goes through fmt into one buffer; there is no DOM because reports are write-only.
+// Escaping for the text-based formats: JSON string literals (format_json) and XML/HTML text
+// (format_plot, format_flamegraph). Reports are write-only: no DOM, strings go straight to Output.
 #pragma once
 
 #include <optional>
@@ -18,5 +18,8 @@ template <typename Optional>  // std::optional<std::string> or a shared/raw poin
 std::string json_optional(const Optional& s) {
   return s ? json_string(*s) : std::string("null");
 }
+
+// Text for XML/HTML content and attribute values: & < > " escaped, control characters blanked.
+std::string xml_escape(std::string_view s);
 
 }  // namespace libleak

@@ -8,21 +8,16 @@
 #include <string>
 #include <string_view>
 
-#include "report/format_collapsed.h"
+#include "report/format.h"
 
 namespace libleak {
 
-inline constexpr size_t kPlotMaxSeries = 10;  // one distinct colour each
-
-struct PlotOptions {
-  size_t top = 5;  // callsite lines besides the total, at most kPlotMaxSeries
-};
+extern const Format kPlotFormat;  // --plot FILE [--plot-top N]
 
 // Throws Error when the trace has no timeline.
-std::string plot_svg(const ProcessView& process, Symbolizer& symbolizer, const PlotOptions& options);
-
-// Text for XML/HTML content and attribute values: & < > " escaped, control characters blanked.
-std::string xml_escape(std::string_view s);
+void write_plot_svg(Output& out, const ProcessReport& report, const PlotOptions& options);
+// The same, collected into a string (tests).
+std::string plot_svg(const ProcessReport& report, const PlotOptions& options);
 
 // Axis ticks: a "nice" step (1, 2 or 5 times a power of ten, in units of `unit`) so that
 // [0, max] gets about `target` ticks. Exposed for tests.

@@ -3,15 +3,16 @@
 // bottom, with its x range measured in bytes. The script only rescales those byte ranges on a
 // click: a node belongs to the zoomed view when it lies inside the clicked range at the clicked
 // depth or above (then it is a descendant), or covers it from below (an ancestor).
-#include "report/flamegraph.h"
+#include "report/format_flamegraph.h"
 
 #include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "report/format_text.h"
-#include "report/plot_svg.h"
+#include "report/escape.h"
 
 namespace libleak {
 namespace {
@@ -40,14 +41,14 @@ std::string fit_label(const std::string& name, double width) {
 }
 
 struct Emitter {
-  std::string& svg;
+  Output& out;
   uint64_t total;
   int depth_max;
   void emit(const std::string& name, const Node& n, uint64_t x, int depth) {
     double px = double(x) * kWidth / double(total), pw = double(n.value) * kWidth / double(total);
     if (pw < 0.1) return;  // invisible at full width; dropped to keep the file small
     double y = double(depth_max - depth) * kRow;
-    svg += fmt::format(
+    out.print(
         "<g class=\"f\" data-x=\"{}\" data-w=\"{}\" data-d=\"{}\" data-n=\"{}\"><title>{}: {} ({:.2f}%)</title>"
         "<rect x=\"{:.2f}\" y=\"{:.0f}\" width=\"{:.2f}\" height=\"{}\" fill=\"{}\" rx=\"2\"/>"
         "<text x=\"{:.2f}\" y=\"{:.0f}\">{}</text></g>\n",
@@ -105,7 +106,7 @@ constexpr const char* kScript = R"(
 
 }  // namespace
 
-std::string flamegraph_html(const std::vector<FoldedStack>& stacks, const std::string& title) {
+void write_flamegraph_html(Output& out, const std::vector<FoldedStack>& stacks, const std::string& title) {
   Node root;
   for (const auto& s : stacks) {
     root.value += s.value;
@@ -117,7 +118,7 @@ std::string flamegraph_html(const std::vector<FoldedStack>& stacks, const std::s
   }
   int depth_max = depth_of(root);
   int height = (depth_max + 1) * kRow;
-  std::string html = fmt::format(
+  out.print(
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{0}</title>\n"
       "<style>body{{font-family:sans-serif;margin:8px}} #flame text{{font-size:12px;pointer-events:none}} "
       "#flame g.f{{cursor:pointer}} #flame g.f:hover rect{{stroke:#000;stroke-width:0.5}} "
@@ -125,20 +126,39 @@ std::string flamegraph_html(const std::vector<FoldedStack>& stacks, const std::s
       "<h3>{0}</h3>\n<div>Click a frame to zoom in, the bottom frame to zoom out.</div>\n"
       "<div id=\"info\">{1} in all</div>\n",
       xml_escape(title), xml_escape(format_bytes(root.value)));
-  html += fmt::format(
+  out.print(
       "<svg id=\"flame\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"sans-serif\">\n",
       kWidth, height);
   if (root.value > 0) {
-    Emitter e{html, root.value, depth_max};
+    Emitter e{out, root.value, depth_max};
     e.emit("all", root, 0, 0);
   } else {
-    html += "<text x=\"10\" y=\"14\">nothing to show: no bytes for this metric</text>\n";
+    out.print("<text x=\"10\" y=\"14\">nothing to show: no bytes for this metric</text>\n");
   }
-  html += "</svg>\n<script>";
-  html += kScript;
-  html += "</script>\n</body></html>\n";
-  return html;
+  out.print("</svg>\n<script>{}</script>\n</body></html>\n", kScript);
 }
+
+std::string flamegraph_html(const std::vector<FoldedStack>& stacks, const std::string& title) {
+  Output out;
+  write_flamegraph_html(out, stacks, title);
+  return out.str();
+}
+
+namespace {
+
+// The title names what is weighed and, for one process, its command line.
+void write_flamegraph_format(Output& out, const Report& report, const FormatOptions& options) {
+  std::string what = fmt::format("{} bytes", to_string(options.flame_metric));
+  if (report.processes.size() == 1) what += ": " + fmt::format("{}", fmt::join(report.processes[0].command, " "));
+  write_flamegraph_html(out, fold_stacks(report.processes, options.flame_metric), what);
+}
+
+}  // namespace
+
+const Format kFlamegraphFormat{.name = "flamegraph",
+                               .kind = Format::Kind::kSideFile,
+                               .help = "also write an interactive flame graph (HTML) to FILE",
+                               .write = write_flamegraph_format};
 
 }  // namespace libleak

@@ -1,5 +1,6 @@
-// JSON string escaping with UTF-8 validation (RFC 8259 section 7, RFC 3629 section 4).
-#include "report/json_writer.h"
+// JSON string escaping with UTF-8 validation (RFC 8259 section 7, RFC 3629 section 4), and XML
+// text escaping (XML 1.0 section 2.4; control characters are not allowed in XML 1.0 text).
+#include "report/escape.h"
 
 #include <fmt/format.h>
 
@@ -61,6 +62,20 @@ std::string json_string(std::string_view s) {
     i += n;
   }
   out += '"';
+  return out;
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += (static_cast<unsigned char>(c) < 0x20 && c != '\t') ? ' ' : c;
+    }
+  }
   return out;
 }
 
