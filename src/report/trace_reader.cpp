@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <string_view>
 #include <unordered_map>
 
@@ -442,63 +441,6 @@ Trace parse_trace(std::span<const std::byte> bytes) {
   }
   if (!(seen & (1u << trace::kProcess))) throw Error("no process section");
   attach_pending(pending, out);
-  return out;
-}
-
-Trace read_trace_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string(), fmt::format("cannot open: {}", std::strerror(errno)));
-  std::vector<std::byte> bytes;
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (!ec) bytes.reserve(size);  // a hint only; the read below decides
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    auto n = static_cast<size_t>(in.gcount());
-    auto* b = reinterpret_cast<const std::byte*>(buf);
-    bytes.insert(bytes.end(), b, b + n);
-  }
-  if (in.bad()) throw Error(path.string(), "read error");
-  try {
-    return parse_trace(bytes);
-  } catch (const Error& e) {
-    throw Error(path.string(), e.what());
-  }
-}
-
-bool has_trace_magic(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[sizeof(trace::kMagic)];
-  return in.read(magic, sizeof magic) && std::memcmp(magic, trace::kMagic, sizeof magic) == 0;
-}
-
-// NAME.tmp.<pid>: a trace being written, or left by a process killed while writing it. The
-// finished trace of that write is NAME; reading the temporary too would count a process twice.
-bool is_temporary_trace(const std::filesystem::path& path) {
-  std::string name = path.filename().string();
-  size_t dot = name.rfind(".tmp.");
-  if (dot == std::string::npos || dot + 5 == name.size()) return false;
-  return std::all_of(name.begin() + dot + 5, name.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-}
-
-std::vector<std::filesystem::path> expand_inputs(const std::vector<std::filesystem::path>& inputs) {
-  std::vector<std::filesystem::path> out;
-  for (const auto& input : inputs) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(input, ec)) {
-      out.push_back(input);
-      continue;
-    }
-    std::vector<std::filesystem::path> found;
-    for (const auto& entry : std::filesystem::directory_iterator(input, ec)) {
-      if (entry.is_regular_file(ec) && !is_temporary_trace(entry.path()) && has_trace_magic(entry.path()))
-        found.push_back(entry.path());
-    }
-    if (ec) throw Error(input.string(), fmt::format("cannot list directory: {}", ec.message()));
-    if (found.empty()) throw Error(input.string(), "no libleak traces in this directory");
-    std::sort(found.begin(), found.end());
-    out.insert(out.end(), found.begin(), found.end());
-  }
   return out;
 }
 

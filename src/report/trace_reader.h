@@ -80,14 +80,17 @@ struct Trace {
 // Parses a whole trace held in memory. Throws Error on any inconsistency.
 Trace parse_trace(std::span<const std::byte> bytes);
 
-// Reads and parses one file. Throws Error (without the file name in the message).
+// Reads and parses one regular file (anything else, such as a FIFO or /dev/zero, is an Error;
+// neither blocks). Throws Error naming the file.
 Trace read_trace_file(const std::filesystem::path& path);
 
-// True when the file is readable and starts with the trace magic.
+// True for a regular file that starts with the trace magic. Throws Error when the file cannot be
+// opened or read: the caller cannot tell whether it holds a trace.
 bool has_trace_magic(const std::filesystem::path& path);
 
 // Expands the command-line inputs: files are kept as given, a directory becomes its regular files
-// that start with the magic, sorted by name. Throws Error naming the offending input.
+// that start with the magic, sorted by name (NAME.tmp.<pid>, a trace being written, excluded).
+// Throws Error naming the offending input, or the directory entry that cannot be read.
 std::vector<std::filesystem::path> expand_inputs(const std::vector<std::filesystem::path>& inputs);
 
 }  // namespace libleak
