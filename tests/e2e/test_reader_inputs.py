@@ -1,10 +1,26 @@
-"""leakreport on inputs that are not traces, or cannot be read: one error line and exit code 2,
-at once (no endless read of /dev/zero, no wait on a FIFO), and a directory with an entry that
-cannot be read is an error rather than a report that silently misses a process."""
+"""leakreport on inputs that are not traces, or cannot be read, or are built to make it run away:
+one error line and exit code 2, at once (no endless read of /dev/zero, no wait on a FIFO, no
+inflating of a zlib bomb), and a directory with an entry that cannot be read is an error rather
+than a report that silently misses a process."""
 import os
+import struct
 import subprocess
+import zlib
 
 from harness import LEAKREPORT, Scenario, main
+
+
+def bomb_trace():
+    """A trace whose modules section, 1 MiB of zeros, is stored zlib-compressed (about 1000:1):
+    the bytes and the stored stream size."""
+    process = struct.pack("<QQQQIiIIIIII", 1, 0, 0, 0, 1, 0, 0, 32, 100, 1, 1, 2) + b"x\0"
+    stream = zlib.compress(bytes(1 << 20))
+    sections = b""
+    for kind, flags, payload in ((1, 0, process), (2, 1, struct.pack("<Q", 1 << 20) + stream)):
+        section = struct.pack("<IIQ", kind, flags, len(payload)) + payload
+        sections += section + bytes(-len(section) % 8)
+    header = b"LIBLEAK\x1a" + struct.pack("<IIQII", 1, 64, 64 + len(sections), 2, 0) + bytes(32)
+    return header + sections, len(stream)
 
 
 class ReaderInputs(Scenario):
@@ -36,6 +52,15 @@ class ReaderInputs(Scenario):
         gone = os.path.join(traces, "b.bin")
         os.symlink(os.path.join(self.tmp, "gone"), gone)
         self.assertEqual(self.leakreport_error(traces), f"leakreport: {gone}: cannot read: No such file or directory\n")
+
+    def test_zlib_bomb_is_refused_before_inflating(self):
+        data, stream = bomb_trace()
+        path = os.path.join(self.tmp, "bomb.bin")
+        with open(path, "wb") as f:
+            f.write(data)
+        self.assertEqual(self.leakreport_error(path),
+                         f"leakreport: {path}: section 1 claims 1048576 bytes uncompressed from {stream} "
+                         f"compressed (at most {stream * 32 + 4096} allowed)\n")
 
 
 if __name__ == "__main__":
