@@ -75,7 +75,7 @@ class Inflater {
   // Keeps the unread bytes, makes room for at least n, and inflates until n are there.
   void fill(uint64_t n) {
     size_t have = end_ - begin_;
-    std::memmove(window_.data(), window_.data() + begin_, have);
+    if (have) std::memmove(window_.data(), window_.data() + begin_, have);  // data() is null at first
     begin_ = 0, end_ = have;
     uint64_t want = std::min<uint64_t>(std::max<uint64_t>(n, kChunk), size_ - produced_ + have);
     if (want > window_.capacity()) {
