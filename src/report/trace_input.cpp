@@ -1,5 +1,5 @@
 // The reader's memory budget and section cursor (trace_input.h). A compressed section is inflated
-// through a small window; zlib's own state (about 40 KiB) is the only memory not charged.
+// through a window that holds only what is being read; zlib's own state is charged as a whole.
 #include "report/trace_input.h"
 
 #include <algorithm>
@@ -12,13 +12,25 @@
 
 namespace libleak {
 
+namespace {
+
+// Allocations too small or too fixed to charge one by one (the Trace and StackStore objects, a
+// cursor, an error's message) stay within this much of the public bound.
+constexpr uint64_t kUnchargedReserve = 16 * 1024;
+
+// What inflateInit and the first inflate allocate: the state and a 32 KiB window (zlib.h).
+constexpr uint64_t kZlibStateBytes = 48 * 1024;
+
+}  // namespace
+
 Budget::Budget(uint64_t file_size)
-    : file_size_(file_size), limit_(file_size * kReaderMemoryPerByte + kReaderMemorySlack) {}
+    : file_size_(file_size),
+      limit_(file_size * kReaderMemoryPerByte + kReaderMemorySlack - kUnchargedReserve) {}
 
 void Budget::charge(uint64_t bytes, const char* what) {
   if (bytes > limit_ - used_) {
     throw Error(fmt::format("{} needs more memory than a {}-byte trace may take ({} bytes): the file "
-                            "is damaged or hostile", what, file_size_, limit_));
+                            "is damaged or hostile", what, file_size_, limit_ + kUnchargedReserve));
   }
   used_ += bytes;
 }
@@ -31,11 +43,15 @@ class Inflater {
     z_.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(stream.data()));
     z_.avail_in = static_cast<uInt>(std::min<size_t>(stream.size(), UINT32_MAX));
     rest_in_ = stream.size() - z_.avail_in;
-    if (inflateInit(&z_) != Z_OK) throw Error(fmt::format("section {}: cannot start zlib", index));
+    budget_.charge(kZlibStateBytes, "compressed section");
+    if (inflateInit(&z_) != Z_OK) {
+      budget_.release(kZlibStateBytes);
+      throw Error(fmt::format("section {}: cannot start zlib", index));
+    }
   }
   ~Inflater() {
     inflateEnd(&z_);
-    budget_.release(window_.capacity());
+    budget_.release(kZlibStateBytes + window_.capacity());
   }
 
   // The next n bytes of the inflated payload (the caller checked they are within `size`).

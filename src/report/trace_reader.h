@@ -30,7 +30,7 @@ inline constexpr uint32_t kMaxDepth = 1024;  // deeper stacks are corrupt, not r
 // takes 208 bytes in memory while zlib stores its record in about 19: a trace of callsites with
 // even fewer differences could legitimately pass 10.
 inline constexpr uint64_t kReaderMemoryPerByte = 16;
-inline constexpr uint64_t kReaderMemorySlack = uint64_t{1} << 20;
+inline constexpr uint64_t kReaderMemorySlack = 128 * 1024;
 
 // Stacks share frames in the file (a stack tree), while a report lists each callsite's frames:
 // the callsites' frames together, native and Python, may number at most kMaxFramesPerByte per
@@ -39,7 +39,7 @@ inline constexpr uint64_t kReaderMemorySlack = uint64_t{1} << 20;
 // frames: 3.2 GB and 30 s. With it, what follows the reader costs at most a few hundred bytes
 // per trace byte (a symbolized frame is about 80).
 inline constexpr uint64_t kMaxFramesPerByte = 8;
-inline constexpr uint64_t kFramesSlack = uint64_t{1} << 16;
+inline constexpr uint64_t kFramesSlack = 16 * 1024;
 
 struct Module {
   trace::ModuleRecord record;
