@@ -23,7 +23,8 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 namespace trace = libleak::trace;
 
-constexpr size_t kMaxInflated = 8 << 20;  // what a mutation may make a section inflate to
+// What a mutation may make a section inflate to: a 64 KiB input at the reader's ratio limit.
+constexpr size_t kMaxInflated = 2 << 20;
 
 struct Section {
   uint32_t type;
