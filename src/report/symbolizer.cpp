@@ -270,7 +270,9 @@ std::vector<Frame> Symbolizer::symbolize(const Trace& trace, const Callsite& cal
   uint32_t i = 0;
   for (uint64_t address : callsite.frames) {
     bool replaced = false;
-    for (; next != py.end() && next->native_index == i; ++next, replaced = true) out.push_back(python_frame(*next));
+    for (; next != py.end() && next->native_index == i; ++next, replaced = true) {
+      out.push_back(python_frame(*next));
+    }
     ++i;
     if (replaced) continue;
     auto frames = symbolize_address(trace, address, callsite.record.module_gen);

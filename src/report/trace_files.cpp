@@ -105,7 +105,9 @@ std::vector<std::filesystem::path> traces_in(const std::filesystem::path& dir) {
 Trace read_trace_file(const std::filesystem::path& path) {
   struct stat st;
   Fd fd = open_file(path, st);
-  if (!S_ISREG(st.st_mode)) throw Error(path.string(), fmt::format("not a regular file: {}", describe(st.st_mode)));
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(path.string(), fmt::format("not a regular file: {}", describe(st.st_mode)));
+  }
   // The magic first, so that a large file of something else is not read whole.
   if (!starts_with_magic(fd, path)) throw Error(path.string(), "not a libleak trace (bad magic)");
   auto size = static_cast<size_t>(st.st_size);

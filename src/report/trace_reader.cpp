@@ -233,7 +233,8 @@ void parse_python(Cursor& c, Budget& budget, PendingStacks& pending) {
     if (r.count > kMaxDepth) {
       throw Error(fmt::format("python stack {} has {} frames (more than {})", i, r.count, kMaxDepth));
     }
-    PendingPythonStack stack{r.stack_hash, r.count, r.tree_leaf, static_cast<uint32_t>(pending.inline_python.size()), 0};
+    auto first = static_cast<uint32_t>(pending.inline_python.size());
+    PendingPythonStack stack{r.stack_hash, r.count, r.tree_leaf, first, 0};
     if (!r.tree_leaf && r.count > c.remaining() / sizeof(trace::PythonFrameRecord)) {
       throw Error(fmt::format("python section is truncated: stack {} has {} frames", i, r.count));
     }
@@ -249,10 +250,8 @@ void parse_python(Cursor& c, Budget& budget, PendingStacks& pending) {
   }
 }
 
-}  // namespace
-
-Trace parse_trace(std::span<const std::byte> bytes) {
-  Cursor file(bytes, "file");
+// The file header, checked against the bytes: magic, version, sizes.
+trace::FileHeader check_header(std::span<const std::byte> bytes) {
   if (bytes.size() < sizeof(trace::kMagic) ||
       std::memcmp(bytes.data(), trace::kMagic, sizeof(trace::kMagic)) != 0) {
     throw Error("not a libleak trace (bad magic)");
@@ -261,7 +260,7 @@ Trace parse_trace(std::span<const std::byte> bytes) {
     throw Error(fmt::format("truncated: {} bytes, the header alone needs {}", bytes.size(),
                             sizeof(trace::FileHeader)));
   }
-  auto header = file.take<trace::FileHeader>();
+  auto header = Cursor(bytes, "file").take<trace::FileHeader>();
   if (header.version > trace::kVersion) {
     throw Error(fmt::format("trace version {} is newer than this leakreport supports ({})",
                             header.version, trace::kVersion));
@@ -274,7 +273,13 @@ Trace parse_trace(std::span<const std::byte> bytes) {
   if (header.header_size < sizeof(trace::FileHeader) || header.header_size > bytes.size()) {
     throw Error(fmt::format("bad header size {}", header.header_size));
   }
+  return header;
+}
 
+}  // namespace
+
+Trace parse_trace(std::span<const std::byte> bytes) {
+  auto header = check_header(bytes);
   static constexpr const char* kNames[] = {"", "process section", "modules section", "callsites section",
                                            "timeline section", "stats section", "marks section",
                                            "python section", "stack tree section"};

@@ -77,7 +77,9 @@ void attach_native(PendingStacks& p, Trace& out, Budget& budget) {
   auto depth = node_depths(s.native_ip.size(), [&](size_t i) { return s.native_parent[i]; }, "native", budget);
   for (size_t i = 0; i < out.callsites.size(); ++i) {
     const auto& r = out.callsites[i].record;
-    if (r.flags & trace::kCallsiteTreeFrames) check_path(depth, "native", p.callsite_leaf[i], r.depth, r.stack_hash);
+    if (r.flags & trace::kCallsiteTreeFrames) {
+      check_path(depth, "native", p.callsite_leaf[i], r.depth, r.stack_hash);
+    }
   }
   free_charged(depth, budget);
   uint64_t nodes = s.native_ip.size() + p.inline_native.size();

@@ -51,7 +51,8 @@ class ReaderInputs(Scenario):
         # that cannot be read.
         gone = os.path.join(traces, "b.bin")
         os.symlink(os.path.join(self.tmp, "gone"), gone)
-        self.assertEqual(self.leakreport_error(traces), f"leakreport: {gone}: cannot read: No such file or directory\n")
+        self.assertEqual(self.leakreport_error(traces),
+                         f"leakreport: {gone}: cannot read: No such file or directory\n")
 
     def test_zlib_bomb_is_refused_before_inflating(self):
         data, stream = bomb_trace()

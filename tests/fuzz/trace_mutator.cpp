@@ -112,7 +112,9 @@ bool bomb(File& f, std::minstd_rand& rng) {
   size_t varied = rng() % 2 ? 0 : 1 + rng() % 4;
   for (size_t i = 0; i < times; ++i) {
     grown.insert(grown.end(), run.begin(), run.end());
-    for (size_t v = 0; v < varied; ++v) grown[grown.size() - len + (v * 7919 + 3) % len] ^= static_cast<uint8_t>(rng());
+    for (size_t v = 0; v < varied; ++v) {
+      grown[grown.size() - len + (v * 7919 + 3) % len] ^= static_cast<uint8_t>(rng());
+    }
   }
   grown.insert(grown.end(), p.begin() + static_cast<long>(from + len), p.end());
   // Mostly the true size; sometimes a lie either way, which the reader must also survive.
@@ -126,7 +128,8 @@ bool bomb(File& f, std::minstd_rand& rng) {
 // records that zlib stores at 15-40 to one, so the reader's memory and stack-expansion bounds
 // are met by traces it would otherwise accept.
 bool repeat_callsites(File& f, std::minstd_rand& rng) {
-  auto s = std::find_if(f.sections.begin(), f.sections.end(), [](const Section& x) { return x.type == trace::kCallsites; });
+  auto s = std::find_if(f.sections.begin(), f.sections.end(),
+                        [](const Section& x) { return x.type == trace::kCallsites; });
   if (s == f.sections.end()) return false;
   auto payload = payload_of(*s);
   if (!payload) return false;
