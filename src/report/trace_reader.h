@@ -41,6 +41,13 @@ inline constexpr uint64_t kReaderMemorySlack = 128 * 1024;
 inline constexpr uint64_t kMaxFramesPerByte = 8;
 inline constexpr uint64_t kFramesSlack = 16 * 1024;
 
+// Likewise the names of the callsites' Python frames (file and function, every frame counted):
+// a report hashes each one, so a long name shared by many frames would cost their product. At
+// most kMaxNameBytesPerByte per byte of the trace plus kNameBytesSlack; measured 28-33 (about
+// 53 bytes a frame).
+inline constexpr uint64_t kMaxNameBytesPerByte = 256;
+inline constexpr uint64_t kNameBytesSlack = 1024 * 1024;
+
 struct Module {
   trace::ModuleRecord record;
   std::string path;

@@ -51,6 +51,30 @@ void check_node_count(uint64_t nodes, const char* kind) {
   if (nodes > UINT32_MAX) throw Error(fmt::format("{} stacks need more than {} nodes", kind, UINT32_MAX));
 }
 
+// The lengths of the Python string blob's strings, by binary search over its NULs: a node's
+// names are measured in O(log n), however long they are.
+class BlobStrings {
+ public:
+  BlobStrings(const std::string& blob, Budget& budget) : budget_(budget) {
+    size_t count = std::count(blob.begin(), blob.end(), '\0');
+    reserve_charged(nuls_, count, budget, "python section");
+    for (size_t at = blob.find('\0'); at != std::string::npos; at = blob.find('\0', at + 1)) {
+      nuls_.push_back(static_cast<uint32_t>(at));
+    }
+  }
+  ~BlobStrings() { free_charged(nuls_, budget_); }
+
+  // 0 for an offset that starts no string (not on any stack: the reader checked those).
+  uint64_t length(uint32_t offset) const {
+    auto it = std::lower_bound(nuls_.begin(), nuls_.end(), offset);
+    return it == nuls_.end() ? 0 : *it - offset;
+  }
+
+ private:
+  Budget& budget_;
+  std::vector<uint32_t> nuls_;
+};
+
 // Callsites by stack hash; with equal hashes the first callsite wins, as it always has.
 class CallsiteIndex {
  public:
@@ -123,7 +147,20 @@ void check_python_tree(PendingStacks& p, const std::vector<uint32_t>& depth, Bud
   budget.release(depth.size() / 8 + 8);
 }
 
-void attach_python(PendingStacks& p, Trace& out, const CallsiteIndex& index, Budget& budget) {
+// The name bytes of every node's path (file and function of each frame), so that what a stack
+// costs a report is known without walking it.
+std::vector<uint64_t> path_name_bytes(const StackStore& s, const BlobStrings& strings, Budget& budget) {
+  std::vector<uint64_t> names;
+  reserve_charged(names, s.python.size(), budget, "python section");
+  for (const PythonNodeInfo& n : s.python) {
+    uint64_t own = strings.length(n.file) + strings.length(n.function);
+    names.push_back(own + (n.parent ? names[n.parent - 1] : 0));
+  }
+  return names;
+}
+
+// Attaches the Python stacks; returns the bytes of their frames' names.
+uint64_t attach_python(PendingStacks& p, Trace& out, const CallsiteIndex& index, Budget& budget) {
   StackStore& s = *p.store;
   auto depth = node_depths(s.python.size(), [&](size_t i) { return s.python[i].parent; }, "python", budget);
   check_python_tree(p, depth, budget);
@@ -135,15 +172,20 @@ void attach_python(PendingStacks& p, Trace& out, const CallsiteIndex& index, Bud
     uint32_t own = n.native_index != UINT32_MAX ? n.native_index + 1 : 0;
     max_native[i] = std::max(own, n.parent ? max_native[n.parent - 1] : 0);
   }
+  BlobStrings strings(s.python_strings, budget);
+  auto names = path_name_bytes(s, strings, budget);
   uint64_t nodes = s.python.size() + p.inline_python.size();
   check_node_count(nodes, "python");
   reserve_charged(s.python, nodes, budget, "python section");
+  uint64_t name_bytes = 0;
   for (const auto& stack : p.python_stacks) {
     uint32_t leaf = stack.tree_leaf, max = leaf ? max_native[leaf - 1] : stack.max_native;
+    uint64_t stack_names = leaf ? names[leaf - 1] : 0;
     for (uint32_t f = stack.count; !stack.tree_leaf && f-- > 0;) {
       s.python.push_back(p.inline_python[stack.first + f]);
       s.python.back().parent = leaf;
       leaf = static_cast<uint32_t>(s.python.size());
+      stack_names += strings.length(s.python.back().file) + strings.length(s.python.back().function);
     }
     // Records of callsites the trace does not list are dropped: they could only come from a
     // writer that skipped the callsite (no data), and have nothing to attach to.
@@ -156,10 +198,13 @@ void attach_python(PendingStacks& p, Trace& out, const CallsiteIndex& index, Bud
                               stack.stack_hash, max - 1, cs.frames.size()));
     }
     cs.python = PythonStack(&s, leaf, stack.count);
+    name_bytes += stack_names;
   }
+  free_charged(names, budget);
   free_charged(depth, budget);
   free_charged(p.inline_python, budget);
   free_charged(p.python_stacks, budget);
+  return name_bytes;
 }
 
 void attach_marks(PendingStacks& p, Trace& out, const CallsiteIndex& index, Budget& budget) {
@@ -191,6 +236,22 @@ void attach_marks(PendingStacks& p, Trace& out, const CallsiteIndex& index, Budg
   free_charged(found, budget);
 }
 
+// What the stacks expand to in a report, checked against the file's size (trace_reader.h).
+void check_expansion(const Trace& out, uint64_t name_bytes, uint64_t file_size) {
+  uint64_t frames = 0;
+  for (const auto& cs : out.callsites) frames += cs.frames.size() + cs.python.size();
+  if (frames > file_size * kMaxFramesPerByte + kFramesSlack) {
+    throw Error(fmt::format("the callsites' stacks expand to {} frames, more than {} per byte of a "
+                            "{}-byte trace: the file is damaged or hostile", frames, kMaxFramesPerByte,
+                            file_size));
+  }
+  if (name_bytes > file_size * kMaxNameBytesPerByte + kNameBytesSlack) {
+    throw Error(fmt::format("the callsites' Python frames name {} bytes, more than {} per byte of a "
+                            "{}-byte trace: the file is damaged or hostile", name_bytes,
+                            kMaxNameBytesPerByte, file_size));
+  }
+}
+
 }  // namespace
 
 void check_blob_offset(const std::string& blob, size_t last_nul, uint32_t offset, const char* owner,
@@ -204,15 +265,9 @@ void check_blob_offset(const std::string& blob, size_t last_nul, uint32_t offset
 void attach_stacks(PendingStacks& pending, Trace& out, Budget& budget, uint64_t file_size) {
   attach_native(pending, out, budget);
   CallsiteIndex index(out.callsites, budget);
-  attach_python(pending, out, index, budget);
+  uint64_t name_bytes = attach_python(pending, out, index, budget);
   attach_marks(pending, out, index, budget);
-  uint64_t frames = 0;
-  for (const auto& cs : out.callsites) frames += cs.frames.size() + cs.python.size();
-  if (frames > file_size * kMaxFramesPerByte + kFramesSlack) {
-    throw Error(fmt::format("the callsites' stacks expand to {} frames, more than {} per byte of a "
-                            "{}-byte trace: the file is damaged or hostile", frames, kMaxFramesPerByte,
-                            file_size));
-  }
+  check_expansion(out, name_bytes, file_size);
   out.stacks = pending.store;
 }
 

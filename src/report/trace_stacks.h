@@ -36,7 +36,7 @@ struct PendingStacks {
 
 // Checks every stack against the trees and the callsites, and points the callsites of `out` at
 // them (Callsite::frames, python, after_marks). Throws Error on any inconsistency, or when the
-// stacks expand to more frames than kMaxFramesPerByte allows for a `file_size`-byte trace.
+// stacks expand to more frames or names than trace_reader.h allows for a `file_size`-byte trace.
 void attach_stacks(PendingStacks& pending, Trace& out, Budget& budget, uint64_t file_size);
 
 // Throws unless `offset` starts a NUL-terminated string of `blob`; `last_nul` is blob.rfind('\0').

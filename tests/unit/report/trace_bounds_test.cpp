@@ -159,5 +159,29 @@ TEST(TraceBounds, StacksExpandingPastTheFileAreRefused) {
   EXPECT_EQ(*t.callsites[49].frames.begin(), 0x1000u + kMaxDepth - 1);
 }
 
+// One 60000-byte file name on every frame of a 64-frame Python path that 100 callsites end at:
+// 80 KB of trace, 384 MB of names for a report to hash.
+TEST(TraceBounds, PythonNamesExpandingPastTheFileAreRefused) {
+  const std::string name(60000, 'a');
+  auto s = basic_spec();
+  test::StackTreeSpec tree;
+  for (uint32_t i = 0; i < 64; ++i) tree.python.push_back({{UINT32_MAX, 1, name, ""}, i});
+  s.tree = tree;
+  s.python = test::PythonSpec{};
+  for (uint64_t i = 1; i <= 100; ++i) {
+    s.callsites.push_back(callsite(i, 1, 8));
+    s.python->tree_stacks.push_back({i, 64, 64});
+  }
+  auto bytes = build_trace(s);
+  EXPECT_EQ(error_of(bytes), fmt::format("the callsites' Python frames name 384000000 bytes, more than {} "
+                                         "per byte of a {}-byte trace: the file is damaged or hostile",
+                                         kMaxNameBytesPerByte, bytes.size()));
+  s.callsites.resize(2);
+  s.python->tree_stacks.resize(2);
+  Trace t = parse_trace(build_trace(s));
+  ASSERT_EQ(t.callsites[1].python.size(), 64u);
+  EXPECT_EQ((*t.callsites[1].python.begin()).file.size(), 60000u);
+}
+
 }  // namespace
 }  // namespace libleak
