@@ -11,6 +11,7 @@
 
 #include <dwarf.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -262,23 +263,27 @@ Frame Symbolizer::python_frame(const PythonFrameInfo& p) {
 std::vector<Frame> Symbolizer::symbolize(const Trace& trace, const Callsite& callsite) {
   std::vector<Frame> out;
   out.reserve(callsite.frames.size() + callsite.python.size());
-  // The reader checked every native_index; frames are innermost first on both sides, so one
-  // forward pass places each group of Python frames at its interpreter loop.
-  const auto& py = callsite.python;
-  for (size_t i = 0; i < callsite.frames.size(); ++i) {
+  // Each group of Python frames replaces the native frame of its interpreter loop. Sorted by that
+  // frame (stably: innermost first within a group), one pass over each side places them, so a
+  // deep stack costs its length, not native x Python frames. The reader checked every
+  // native_index: below frames.size(), or UINT32_MAX (unknown, placed outermost).
+  std::vector<PythonFrameInfo> py(callsite.python.begin(), callsite.python.end());
+  std::stable_sort(py.begin(), py.end(), [](const PythonFrameInfo& a, const PythonFrameInfo& b) {
+    return a.native_index < b.native_index;
+  });
+  auto next = py.begin();
+  uint32_t i = 0;
+  for (uint64_t address : callsite.frames) {
     bool replaced = false;
-    for (const auto& p : py) {
-      if (p.native_index != i) continue;
-      out.push_back(python_frame(p));
-      replaced = true;
+    for (; next != py.end() && next->native_index == i; ++next, replaced = true) {
+      out.push_back(python_frame(*next));
     }
+    ++i;
     if (replaced) continue;
-    auto frames = symbolize_address(trace, callsite.frames[i], callsite.record.module_gen);
+    auto frames = symbolize_address(trace, address, callsite.record.module_gen);
     for (auto& f : frames) out.push_back(std::move(f));
   }
-  for (const auto& p : py) {
-    if (p.native_index == UINT32_MAX) out.push_back(python_frame(p));
-  }
+  for (; next != py.end(); ++next) out.push_back(python_frame(*next));
   return out;
 }
 

@@ -1,55 +1,21 @@
-// Trace parsing: a bounds-checked cursor over the file bytes, one function per section.
-// Invariant: no allocation is sized by a count from the file until that count has been checked
-// against the bytes that remain, so a hostile trace cannot make us allocate more than its size.
+// Trace parsing: one function per section over a bounds-checked Cursor (trace_input.h).
+// Invariants: no allocation is sized by a count from the file until that count has been checked
+// against the bytes that remain, and every such allocation is charged to the trace's Budget, so
+// a hostile trace meets an Error before it costs more than kReaderMemoryPerByte per file byte.
 #include "report/trace_reader.h"
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <string_view>
-#include <unordered_map>
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include "report/error.h"
+#include "report/trace_input.h"
+#include "report/trace_stacks.h"
 
 namespace libleak {
 namespace {
-
-// Reads fixed-width records from a byte range; throws Error instead of reading past the end.
-class Cursor {
- public:
-  Cursor(std::span<const std::byte> bytes, const char* what) : bytes_(bytes), what_(what) {}
-
-  size_t remaining() const { return bytes_.size() - pos_; }
-  bool empty() const { return remaining() == 0; }
-
-  template <typename T>
-  T take() {
-    T value;
-    std::memcpy(&value, need(sizeof(T)).data(), sizeof(T));
-    return value;
-  }
-
-  std::span<const std::byte> need(uint64_t n) {
-    if (n > remaining()) {
-      throw Error(fmt::format("{} is truncated: needs {} bytes at offset {}, has {}", what_, n,
-                              pos_, remaining()));
-    }
-    auto out = bytes_.subspan(pos_, static_cast<size_t>(n));
-    pos_ += static_cast<size_t>(n);
-    return out;
-  }
-
-  // Skips padding to the next multiple of 8 (relative to the range start), clipped to the end.
-  void align8() { pos_ = std::min(bytes_.size(), (pos_ + 7) & ~size_t{7}); }
-
- private:
-  std::span<const std::byte> bytes_;
-  const char* what_;
-  size_t pos_ = 0;
-};
 
 std::string to_string(std::span<const std::byte> bytes) {
   std::string s(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -57,26 +23,30 @@ std::string to_string(std::span<const std::byte> bytes) {
   return s;
 }
 
-void parse_process(std::span<const std::byte> payload, Trace& out) {
-  Cursor c(payload, "process section");
+// What a std::string of `size` characters allocates beyond its own object (none up to the
+// small-string capacity of libstdc++).
+uint64_t string_heap(uint64_t size) { return size > 15 ? size + 1 : 0; }
+
+void parse_process(Cursor& c, Budget& budget, Trace& out) {
   out.process = c.take<trace::ProcessRecord>();
   if (out.process.exit_kind > trace::kExitFast) {
     throw Error(fmt::format("unknown exit kind {}", out.process.exit_kind));
   }
-  auto cmdline = c.need(out.process.cmdline_bytes);
   // argc is informational only: a writer may cut a long command line, the bytes are the truth.
-  std::string all = to_string(cmdline);
+  auto raw = c.need(out.process.cmdline_bytes);
+  budget.charge(string_heap(raw.size()), "process section");
+  std::string all = to_string(raw);
   size_t start = 0;
   while (start < all.size()) {
-    size_t end = all.find('\0', start);
-    if (end == std::string::npos) end = all.size();
-    out.command.push_back(all.substr(start, end - start));
+    size_t end = std::min(all.find('\0', start), all.size());
+    budget.charge(string_heap(end - start), "process section");
+    push_charged(out.command, all.substr(start, end - start), budget, "process section");
     start = end + 1;
   }
+  budget.release(string_heap(raw.size()));
 }
 
-void parse_modules(std::span<const std::byte> payload, Trace& out) {
-  Cursor c(payload, "modules section");
+void parse_modules(Cursor& c, Budget& budget, Trace& out) {
   while (!c.empty()) {
     Module m;
     m.record = c.take<trace::ModuleRecord>();
@@ -84,34 +54,48 @@ void parse_modules(std::span<const std::byte> payload, Trace& out) {
       throw Error(fmt::format("module {} has start 0x{:x} above end 0x{:x}", out.modules.size(),
                               m.record.start, m.record.end));
     }
-    m.path = to_string(c.need(m.record.path_len));
+    auto path = c.need(m.record.path_len);
+    budget.charge(string_heap(path.size()), "modules section");
+    m.path = to_string(path);
     auto id = c.need(m.record.build_id_len);
+    budget.charge(id.size(), "modules section");
     auto* first = reinterpret_cast<const uint8_t*>(id.data());
     m.build_id.assign(first, first + id.size());
     c.align8();
-    out.modules.push_back(std::move(m));
+    push_charged(out.modules, std::move(m), budget, "modules section");
   }
 }
 
-// Sections that refer to callsites by stack hash, or to the stack tree; attached once every
-// section is read, so the reader does not depend on the order in which the writer emitted them.
-struct PythonTreeStack {
-  uint64_t stack_hash;
-  uint32_t count;
-  uint32_t leaf;
-};
-struct Pending {
-  std::vector<std::pair<uint64_t, std::vector<PythonFrameInfo>>> python;
-  std::vector<trace::MarkLiveRecord> mark_live;
-  std::vector<std::pair<size_t, uint64_t>> native_leaves;  // callsite index, leaf node + 1
-  std::vector<PythonTreeStack> python_leaves;
-  std::shared_ptr<const std::string> python_blob;  // also kept in Trace::python_strings
-  std::vector<trace::NativeNode> native_nodes;
-  std::vector<trace::PythonNode> python_nodes;
+// A section as stored: read through a fresh Cursor each time it is opened.
+struct Section {
+  std::span<const std::byte> payload;
+  bool zlib;
+  uint32_t index;
+  const char* what;
+
+  Cursor open(Budget& budget) const {
+    return zlib ? Cursor(payload, what, index, budget) : Cursor(payload, what);
+  }
 };
 
-void parse_callsites(std::span<const std::byte> payload, Trace& out, Pending& pending) {
-  Cursor c(payload, "callsites section");
+// The callsites section states no count: a first pass counts the records (and inline frames) so
+// that the callsites, 208 bytes each, are allocated once at their exact size.
+void parse_callsites(const Section& section, Budget& budget, Trace& out, PendingStacks& pending) {
+  uint64_t count = 0, inline_frames = 0;
+  {
+    Cursor c = section.open(budget);
+    while (!c.empty()) {
+      auto r = c.take<trace::CallsiteRecord>();
+      bool tree = r.flags & trace::kCallsiteTreeFrames;
+      if (!tree) inline_frames += r.depth;
+      c.skip(tree ? 8 : uint64_t{r.depth} * 8);
+      ++count;
+    }
+  }
+  reserve_charged(out.callsites, count, budget, "callsites section");
+  reserve_charged(pending.callsite_leaf, count, budget, "callsites section");
+  reserve_charged(pending.inline_native, inline_frames, budget, "callsites section");
+  Cursor c = section.open(budget);
   while (!c.empty()) {
     Callsite cs;
     cs.record = c.take<trace::CallsiteRecord>();
@@ -134,95 +118,79 @@ void parse_callsites(std::span<const std::byte> payload, Trace& out, Pending& pe
       throw Error(fmt::format("callsite {} has unknown flags 0x{:x}", out.callsites.size(), r.flags));
     }
     if (r.flags & trace::kCallsiteTreeFrames) {
-      pending.native_leaves.emplace_back(out.callsites.size(), c.take<uint64_t>());
+      pending.callsite_leaf.push_back(c.take<uint64_t>());
     } else {
+      // Reserved by the first pass: no reallocation here.
+      size_t at = pending.inline_native.size();
+      pending.callsite_leaf.push_back(at);
       auto raw = c.need(uint64_t{r.depth} * 8);
-      cs.frames.resize(r.depth);
-      if (!raw.empty()) std::memcpy(cs.frames.data(), raw.data(), raw.size());
+      pending.inline_native.resize(at + r.depth);
+      if (!raw.empty()) std::memcpy(pending.inline_native.data() + at, raw.data(), raw.size());
     }
-    out.callsites.push_back(std::move(cs));
+    out.callsites.push_back(cs);
   }
+  c.finish();
 }
 
-std::vector<uint64_t> take_u64s(Cursor& c, uint32_t n) {
+std::vector<uint64_t> take_u64s(Cursor& c, uint32_t n, Budget& budget) {
   auto raw = c.need(uint64_t{n} * 8);
+  budget.charge(raw.size(), "timeline section");
   std::vector<uint64_t> v(n);
   if (!raw.empty()) std::memcpy(v.data(), raw.data(), raw.size());
   return v;
 }
 
-void parse_timeline(std::span<const std::byte> payload, Trace& out) {
-  Cursor c(payload, "timeline section");
+void parse_timeline(Cursor& c, Budget& budget, Trace& out) {
   auto h = c.take<trace::TimelineHeader>();
   Timeline t;
   t.interval_ms = h.interval_ms;
-  t.total = take_u64s(c, h.samples);
+  t.total = take_u64s(c, h.samples, budget);
   // Check the whole series block up front so series_count cannot drive a huge reserve().
   uint64_t per_series = 8 + uint64_t{h.samples} * 8;
   if (h.series_count > c.remaining() / per_series) {
     throw Error(fmt::format("timeline section is truncated: {} series of {} samples do not fit",
                             h.series_count, h.samples));
   }
-  t.series.reserve(h.series_count);
+  reserve_charged(t.series, h.series_count, budget, "timeline section");
   for (uint32_t i = 0; i < h.series_count; ++i) {
     TimelineSeries s;
     s.stack_hash = c.take<trace::SeriesRecord>().stack_hash;
-    s.values = take_u64s(c, h.samples);
+    s.values = take_u64s(c, h.samples, budget);
     t.series.push_back(std::move(s));
   }
   out.timeline = std::move(t);
 }
 
-void parse_stack_tree(std::span<const std::byte> payload, Pending& pending) {
-  Cursor c(payload, "stack tree section");
+// Nodes go straight into the trace's StackStore; trace_stacks.cpp checks their parents.
+void parse_stack_tree(Cursor& c, Budget& budget, PendingStacks& pending) {
   auto h = c.take<trace::StackTreeHeader>();
+  StackStore& store = *pending.store;
   if (h.native_nodes > c.remaining() / sizeof(trace::NativeNode)) {
     throw Error(fmt::format("stack tree section is truncated: {} native nodes do not fit", h.native_nodes));
   }
-  pending.native_nodes.resize(h.native_nodes);
-  for (auto& n : pending.native_nodes) n = c.take<trace::NativeNode>();
+  reserve_charged(store.native_ip, h.native_nodes, budget, "stack tree section");
+  reserve_charged(store.native_parent, h.native_nodes, budget, "stack tree section");
+  for (uint32_t i = 0; i < h.native_nodes; ++i) {
+    auto n = c.take<trace::NativeNode>();
+    store.native_ip.push_back(n.ip);
+    store.native_parent.push_back(n.parent);
+  }
   if (h.python_nodes > c.remaining() / sizeof(trace::PythonNode)) {
     throw Error(fmt::format("stack tree section is truncated: {} python nodes do not fit", h.python_nodes));
   }
-  pending.python_nodes.resize(h.python_nodes);
-  for (auto& n : pending.python_nodes) n = c.take<trace::PythonNode>();
-}
-
-// The path from node `leaf` (index + 1) to its root: a stack, innermost first. A parent must be an
-// earlier node, so every path ends, and its length must be the count the record promised.
-// `kind` is "native" or "python", naming the node array in errors.
-template <typename Node, typename Fn>
-void walk_tree(const std::vector<Node>& nodes, const char* kind, uint64_t leaf, uint32_t count,
-               uint64_t hash, Fn&& visit) {
-  if (leaf > nodes.size()) {
-    throw Error(fmt::format("callsite 0x{:x} starts at {} stack tree node {} of {}", hash, kind, leaf,
-                            nodes.size()));
-  }
-  uint32_t seen = 0;
-  for (uint64_t node = leaf; node; node = nodes[node - 1].parent) {
-    if (seen == count) {
-      throw Error(fmt::format("callsite 0x{:x} has more {} frames in the stack tree than the {} its "
-                              "record says", hash, kind, count));
-    }
-    if (nodes[node - 1].parent >= node) {
-      throw Error(fmt::format("{} stack tree node {} has parent {}, not an earlier node", kind, node,
-                              nodes[node - 1].parent));
-    }
-    visit(node, nodes[node - 1]);
-    ++seen;
-  }
-  if (seen != count) {
-    throw Error(fmt::format("callsite 0x{:x} has {} {} frames in the stack tree, its record says {}",
-                            hash, seen, kind, count));
+  reserve_charged(store.python, h.python_nodes, budget, "stack tree section");
+  for (uint32_t i = 0; i < h.python_nodes; ++i) {
+    auto n = c.take<trace::PythonNode>();
+    store.python.push_back({n.frame.native_index, n.frame.line, n.frame.file, n.frame.function, n.parent});
   }
 }
 
-void parse_marks(std::span<const std::byte> payload, Trace& out, Pending& pending) {
-  Cursor c(payload, "marks section");
+void parse_marks(Cursor& c, Budget& budget, Trace& out, PendingStacks& pending) {
   auto h = c.take<trace::MarksHeader>();
   if (h.mark_count > c.remaining() / sizeof(trace::MarkRecord)) {
     throw Error(fmt::format("marks section is truncated: {} marks do not fit", h.mark_count));
   }
+  reserve_charged(out.marks, h.mark_count, budget, "marks section");
   for (uint32_t i = 0; i < h.mark_count; ++i) {
     auto r = c.take<trace::MarkRecord>();
     if (r.label_len > sizeof r.label) {
@@ -232,11 +200,13 @@ void parse_marks(std::span<const std::byte> payload, Trace& out, Pending& pendin
     m.time_ns = r.time_ns;
     m.epoch = r.epoch;
     m.label.assign(r.label, strnlen(r.label, r.label_len));
+    budget.charge(string_heap(m.label.size()), "marks section");
     out.marks.push_back(std::move(m));
   }
   if (h.live_count > c.remaining() / sizeof(trace::MarkLiveRecord)) {
     throw Error(fmt::format("marks section is truncated: {} live records do not fit", h.live_count));
   }
+  reserve_charged(pending.mark_live, h.live_count, budget, "marks section");
   for (uint32_t i = 0; i < h.live_count; ++i) {
     auto r = c.take<trace::MarkLiveRecord>();
     if (r.mark >= h.mark_count) {
@@ -246,140 +216,42 @@ void parse_marks(std::span<const std::byte> payload, Trace& out, Pending& pendin
   }
 }
 
-// A NUL-terminated string at `offset` of the Python string blob; the record that refers to it is
-// `owner` `index` ("python stack 3") in errors.
-std::string_view blob_string(std::string_view blob, uint32_t offset, const char* owner, uint64_t index,
-                             const char* what) {
-  size_t end = offset < blob.size() ? blob.find('\0', offset) : std::string_view::npos;
-  if (end == std::string_view::npos) {
-    throw Error(fmt::format("{} {} has a {} at offset {} outside the {}-byte string blob "
-                            "or not NUL-terminated", owner, index, what, offset, blob.size()));
-  }
-  return blob.substr(offset, end - offset);
-}
-
-void parse_python(std::span<const std::byte> payload, Trace& out, Pending& pending) {
-  Cursor c(payload, "python section");
+void parse_python(Cursor& c, Budget& budget, PendingStacks& pending) {
   auto h = c.take<trace::PythonHeader>();
+  std::string& blob = pending.store->python_strings;
   auto raw = c.need(h.strings_bytes);
-  pending.python_blob = std::make_shared<const std::string>(reinterpret_cast<const char*>(raw.data()), raw.size());
-  out.python_strings.push_back(pending.python_blob);
-  std::string_view blob = *pending.python_blob;
+  budget.charge(string_heap(raw.size()), "python section");
+  blob.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
+  size_t last_nul = blob.rfind('\0');
   c.align8();
   if (h.stack_count > c.remaining() / sizeof(trace::PythonStackRecord)) {
     throw Error(fmt::format("python section is truncated: {} stacks do not fit", h.stack_count));
   }
+  reserve_charged(pending.python_stacks, h.stack_count, budget, "python section");
   for (uint32_t i = 0; i < h.stack_count; ++i) {
     auto r = c.take<trace::PythonStackRecord>();
     if (r.count > kMaxDepth) {
       throw Error(fmt::format("python stack {} has {} frames (more than {})", i, r.count, kMaxDepth));
     }
-    if (r.tree_leaf) {
-      pending.python_leaves.push_back({r.stack_hash, r.count, r.tree_leaf});
-      continue;
-    }
-    if (r.count > c.remaining() / sizeof(trace::PythonFrameRecord)) {
+    auto first = static_cast<uint32_t>(pending.inline_python.size());
+    PendingPythonStack stack{r.stack_hash, r.count, r.tree_leaf, first, 0};
+    if (!r.tree_leaf && r.count > c.remaining() / sizeof(trace::PythonFrameRecord)) {
       throw Error(fmt::format("python section is truncated: stack {} has {} frames", i, r.count));
     }
-    std::vector<PythonFrameInfo> frames(r.count);
-    for (auto& f : frames) {
+    for (uint32_t f = 0; !r.tree_leaf && f < r.count; ++f) {
       auto fr = c.take<trace::PythonFrameRecord>();
-      f.native_index = fr.native_index;
-      f.line = fr.line;
-      f.file = blob_string(blob, fr.file, "python stack", i, "file name");
-      f.function = blob_string(blob, fr.function, "python stack", i, "function name");
+      check_blob_offset(blob, last_nul, fr.file, "python stack", i, "file name");
+      check_blob_offset(blob, last_nul, fr.function, "python stack", i, "function name");
+      if (fr.native_index != UINT32_MAX) stack.max_native = std::max(stack.max_native, fr.native_index + 1);
+      push_charged(pending.inline_python, PythonNodeInfo{fr.native_index, fr.line, fr.file, fr.function, 0},
+                   budget, "python section");
     }
-    pending.python.emplace_back(r.stack_hash, std::move(frames));
+    pending.python_stacks.push_back(stack);
   }
 }
 
-void attach_pending(Pending& pending, Trace& out) {
-  for (const auto& [index, leaf] : pending.native_leaves) {
-    Callsite& cs = out.callsites[index];
-    cs.frames.reserve(cs.record.depth);
-    walk_tree(pending.native_nodes, "native", leaf, cs.record.depth, cs.record.stack_hash,
-              [&](uint64_t, const trace::NativeNode& n) { cs.frames.push_back(n.ip); });
-  }
-  std::string_view blob = pending.python_blob ? std::string_view(*pending.python_blob) : std::string_view();
-  pending.python.reserve(pending.python.size() + pending.python_leaves.size());
-  for (const auto& s : pending.python_leaves) {
-    if (s.count > kMaxDepth) {
-      throw Error(fmt::format("python stack 0x{:x} has {} frames (more than {})", s.stack_hash, s.count, kMaxDepth));
-    }
-    std::vector<PythonFrameInfo> frames;
-    frames.reserve(s.count);
-    walk_tree(pending.python_nodes, "python", s.leaf, s.count, s.stack_hash,
-              [&](uint64_t node, const trace::PythonNode& n) {
-                const char* owner = "python stack tree node";
-                frames.push_back({n.frame.native_index, n.frame.line,
-                                  blob_string(blob, n.frame.file, owner, node, "file name"),
-                                  blob_string(blob, n.frame.function, owner, node, "function name")});
-              });
-    pending.python.emplace_back(s.stack_hash, std::move(frames));
-  }
-  std::unordered_map<uint64_t, Callsite*> by_hash;
-  for (auto& cs : out.callsites) by_hash.emplace(cs.record.stack_hash, &cs);
-  // Records of callsites the trace does not list are dropped: they could only come from a writer
-  // that skipped the callsite (no data), and have nothing to attach to.
-  for (auto& [hash, frames] : pending.python) {
-    auto it = by_hash.find(hash);
-    if (it == by_hash.end()) continue;
-    Callsite& cs = *it->second;
-    if (!cs.python.empty()) throw Error(fmt::format("two python stacks for callsite 0x{:x}", hash));
-    for (const auto& f : frames) {
-      if (f.native_index != UINT32_MAX && f.native_index >= cs.frames.size()) {
-        throw Error(fmt::format("python frame of callsite 0x{:x} refers to native frame {} of {}",
-                                hash, f.native_index, cs.frames.size()));
-      }
-    }
-    cs.python = std::move(frames);
-  }
-  for (const auto& r : pending.mark_live) {
-    auto it = by_hash.find(r.stack_hash);
-    if (it == by_hash.end()) continue;
-    // Not checked against live_blocks: a snapshot of a running process counts the two at
-    // slightly different moments, so they may disagree by a few blocks.
-    it->second->after_marks.push_back({r.mark, r.blocks, r.bytes});
-  }
-  for (auto& cs : out.callsites) {
-    std::sort(cs.after_marks.begin(), cs.after_marks.end(),
-              [](const MarkLive& a, const MarkLive& b) { return a.mark < b.mark; });
-    for (size_t i = 1; i < cs.after_marks.size(); ++i) {
-      if (cs.after_marks[i].mark == cs.after_marks[i - 1].mark) {
-        throw Error(fmt::format("callsite 0x{:x} has two records for mark {}", cs.record.stack_hash,
-                                cs.after_marks[i].mark));
-      }
-    }
-  }
-}
-
-// A compressed section: uint64 uncompressed size, then a zlib stream. The size is checked
-// against zlib's best possible ratio (about 1032:1) before allocating, so a small hostile file
-// cannot ask for gigabytes.
-std::vector<std::byte> inflate_section(std::span<const std::byte> stored, uint32_t index) {
-  Cursor c(stored, "compressed section");
-  auto size = c.take<uint64_t>();
-  auto stream = c.need(c.remaining());
-  constexpr uint64_t kMaxRatio = 1032;
-  if (size > (stream.size() + 64) * kMaxRatio) {
-    throw Error(fmt::format("section {} claims {} bytes uncompressed from {} compressed", index, size,
-                            stream.size()));
-  }
-  std::vector<std::byte> out(size);
-  uLongf out_len = static_cast<uLongf>(size);
-  int rc = uncompress(reinterpret_cast<Bytef*>(out.data()), &out_len,
-                      reinterpret_cast<const Bytef*>(stream.data()), static_cast<uLong>(stream.size()));
-  if (rc != Z_OK || out_len != size) {
-    throw Error(fmt::format("section {} is damaged: zlib error {} ({} of {} bytes)", index, rc,
-                            out_len, size));
-  }
-  return out;
-}
-
-}  // namespace
-
-Trace parse_trace(std::span<const std::byte> bytes) {
-  Cursor file(bytes, "file");
+// The file header, checked against the bytes: magic, version, sizes.
+trace::FileHeader check_header(std::span<const std::byte> bytes) {
   if (bytes.size() < sizeof(trace::kMagic) ||
       std::memcmp(bytes.data(), trace::kMagic, sizeof(trace::kMagic)) != 0) {
     throw Error("not a libleak trace (bad magic)");
@@ -388,7 +260,7 @@ Trace parse_trace(std::span<const std::byte> bytes) {
     throw Error(fmt::format("truncated: {} bytes, the header alone needs {}", bytes.size(),
                             sizeof(trace::FileHeader)));
   }
-  auto header = file.take<trace::FileHeader>();
+  auto header = Cursor(bytes, "file").take<trace::FileHeader>();
   if (header.version > trace::kVersion) {
     throw Error(fmt::format("trace version {} is newer than this leakreport supports ({})",
                             header.version, trace::kVersion));
@@ -401,11 +273,20 @@ Trace parse_trace(std::span<const std::byte> bytes) {
   if (header.header_size < sizeof(trace::FileHeader) || header.header_size > bytes.size()) {
     throw Error(fmt::format("bad header size {}", header.header_size));
   }
+  return header;
+}
 
+}  // namespace
+
+Trace parse_trace(std::span<const std::byte> bytes) {
+  auto header = check_header(bytes);
+  static constexpr const char* kNames[] = {"", "process section", "modules section", "callsites section",
+                                           "timeline section", "stats section", "marks section",
+                                           "python section", "stack tree section"};
+  Budget budget(bytes.size());
   Cursor sections(bytes.subspan(header.header_size), "section table");
   Trace out;
-  std::vector<std::vector<std::byte>> inflated;  // keeps decompressed payloads alive while parsing
-  Pending pending;
+  PendingStacks pending;
   uint32_t seen = 0;  // bit per known section type: at most one of each
   for (uint32_t i = 0; i < header.section_count; ++i) {
     auto sh = sections.take<trace::SectionHeader>();
@@ -419,86 +300,28 @@ Trace parse_trace(std::span<const std::byte> bytes) {
     if (sh.flags & ~uint32_t{trace::kSectionZlib}) {
       throw Error(fmt::format("section {} (type {}) has unknown flags 0x{:x}", i, sh.type, sh.flags));
     }
-    if (sh.flags & trace::kSectionZlib) {
-      inflated.push_back(inflate_section(payload, i));
-      payload = inflated.back();
-    }
+    // Before inflating: each type is inflated at most once, which bounds inflating in all.
     if (seen & (1u << sh.type)) throw Error(fmt::format("duplicate section of type {}", sh.type));
     seen |= 1u << sh.type;
-    switch (sh.type) {
-      case trace::kProcess: parse_process(payload, out); break;
-      case trace::kModules: parse_modules(payload, out); break;
-      case trace::kCallsites: parse_callsites(payload, out, pending); break;
-      case trace::kTimeline: parse_timeline(payload, out); break;
-      case trace::kStats: {
-        Cursor c(payload, "stats section");
-        out.stats = c.take<trace::StatsRecord>();
-        break;
-      }
-      case trace::kMarks: parse_marks(payload, out, pending); break;
-      case trace::kPython: parse_python(payload, out, pending); break;
-      case trace::kStackTree: parse_stack_tree(payload, pending); break;
-    }
-  }
-  if (!(seen & (1u << trace::kProcess))) throw Error("no process section");
-  attach_pending(pending, out);
-  return out;
-}
-
-Trace read_trace_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string(), fmt::format("cannot open: {}", std::strerror(errno)));
-  std::vector<std::byte> bytes;
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (!ec) bytes.reserve(size);  // a hint only; the read below decides
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    auto n = static_cast<size_t>(in.gcount());
-    auto* b = reinterpret_cast<const std::byte*>(buf);
-    bytes.insert(bytes.end(), b, b + n);
-  }
-  if (in.bad()) throw Error(path.string(), "read error");
-  try {
-    return parse_trace(bytes);
-  } catch (const Error& e) {
-    throw Error(path.string(), e.what());
-  }
-}
-
-bool has_trace_magic(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[sizeof(trace::kMagic)];
-  return in.read(magic, sizeof magic) && std::memcmp(magic, trace::kMagic, sizeof magic) == 0;
-}
-
-// NAME.tmp.<pid>: a trace being written, or left by a process killed while writing it. The
-// finished trace of that write is NAME; reading the temporary too would count a process twice.
-bool is_temporary_trace(const std::filesystem::path& path) {
-  std::string name = path.filename().string();
-  size_t dot = name.rfind(".tmp.");
-  if (dot == std::string::npos || dot + 5 == name.size()) return false;
-  return std::all_of(name.begin() + dot + 5, name.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-}
-
-std::vector<std::filesystem::path> expand_inputs(const std::vector<std::filesystem::path>& inputs) {
-  std::vector<std::filesystem::path> out;
-  for (const auto& input : inputs) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(input, ec)) {
-      out.push_back(input);
+    Section section{payload, (sh.flags & trace::kSectionZlib) != 0, i, kNames[sh.type]};
+    if (sh.type == trace::kCallsites) {
+      parse_callsites(section, budget, out, pending);
       continue;
     }
-    std::vector<std::filesystem::path> found;
-    for (const auto& entry : std::filesystem::directory_iterator(input, ec)) {
-      if (entry.is_regular_file(ec) && !is_temporary_trace(entry.path()) && has_trace_magic(entry.path()))
-        found.push_back(entry.path());
+    Cursor c = section.open(budget);
+    switch (sh.type) {
+      case trace::kProcess: parse_process(c, budget, out); break;
+      case trace::kModules: parse_modules(c, budget, out); break;
+      case trace::kTimeline: parse_timeline(c, budget, out); break;
+      case trace::kStats: out.stats = c.take<trace::StatsRecord>(); break;
+      case trace::kMarks: parse_marks(c, budget, out, pending); break;
+      case trace::kPython: parse_python(c, budget, pending); break;
+      case trace::kStackTree: parse_stack_tree(c, budget, pending); break;
     }
-    if (ec) throw Error(input.string(), fmt::format("cannot list directory: {}", ec.message()));
-    if (found.empty()) throw Error(input.string(), "no libleak traces in this directory");
-    std::sort(found.begin(), found.end());
-    out.insert(out.end(), found.begin(), found.end());
+    c.finish();
   }
+  if (!(seen & (1u << trace::kProcess))) throw Error("no process section");
+  attach_stacks(pending, out, budget, bytes.size());
   return out;
 }
 

@@ -13,6 +13,38 @@ static void write(const std::string& dir, const std::string& name, const test::T
       .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
+// Deep shared paths (64 native, 32 Python frames) that callsites end at different depths of,
+// and many compressed callsites: what the mutator's repeats turn into expanding stacks and
+// zlib bombs.
+static void write_expanding_seeds(const std::string& dir, const test::ModuleSpec& m) {
+  auto s = test::basic_spec();
+  test::StackTreeSpec tree;
+  for (uint32_t i = 0; i < 64; ++i) tree.native.push_back({0x401000 + i * 16, i, 0});
+  for (uint32_t i = 0; i < 32; ++i) {
+    tree.python.push_back({{i * 2, static_cast<int32_t>(i), "/app/deep.py", "f"}, i});
+  }
+  s.tree = tree;
+  s.python = test::PythonSpec{};
+  for (uint32_t i = 1; i <= 16; ++i) {
+    auto c = test::callsite(i, i, i * 8, {});
+    c.tree_leaf = 4 * i;
+    c.record.depth = 4 * i;
+    s.callsites.push_back(c);
+    s.python->tree_stacks.push_back({i, 2 * i, 2 * i});
+  }
+  s.compress = true;
+  write(dir, "deep_stacks.bin", s);
+
+  s = test::basic_spec();
+  s.modules = {m};
+  for (uint64_t i = 0; i < 300; ++i) {
+    s.callsites.push_back(test::callsite(0x1000 + i, i % 7 + 1, 64, {0x401100 + i % 5, 0x401200, 0x401300}));
+  }
+  s.stack_tree = true;
+  s.compress = true;
+  write(dir, "many_callsites.bin", s);
+}
+
 int main(int argc, char** argv) {
   std::string dir = argc > 1 ? argv[1] : ".";
   auto s = test::basic_spec();
@@ -60,5 +92,7 @@ int main(int argc, char** argv) {
 
   s.compress = true;
   write(dir, "stack_tree_compressed.bin", s);
+
+  write_expanding_seeds(dir, m);
   return 0;
 }

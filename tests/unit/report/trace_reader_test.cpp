@@ -54,6 +54,10 @@ test::TraceSpec full_spec() {
 
 Trace parse(const std::vector<std::byte>& b) { return parse_trace(b); }
 
+// Stacks are views into the trace's StackStore: copied out here to compare them whole.
+std::vector<uint64_t> frames_of(const Callsite& cs) { return {cs.frames.begin(), cs.frames.end()}; }
+std::vector<PythonFrameInfo> python_of(const Callsite& cs) { return {cs.python.begin(), cs.python.end()}; }
+
 std::string error_of(const std::vector<std::byte>& b) {
   try {
     parse_trace(b);
@@ -80,7 +84,7 @@ TEST(TraceReader, RoundTripsEverySection) {
   EXPECT_TRUE(t.modules[1].build_id.empty());
   ASSERT_EQ(t.callsites.size(), 2u);
   EXPECT_EQ(t.callsites[0].record.stack_hash, 0xabcu);
-  EXPECT_EQ(t.callsites[0].frames, (std::vector<uint64_t>{0x401010, 0x401020, 0x401030}));
+  EXPECT_EQ(frames_of(t.callsites[0]), (std::vector<uint64_t>{0x401010, 0x401020, 0x401030}));
   EXPECT_EQ(t.callsites[0].record.born[5], 2u);
   EXPECT_EQ(t.callsites[0].record.domain, trace::kDomainGmp);
   EXPECT_EQ(t.callsites[0].record.module_gen, 7u);
@@ -108,12 +112,12 @@ TEST(TraceReader, RoundTripsEverySection) {
   EXPECT_EQ(t.callsites[0].after_marks[1].bytes, 16u);
   EXPECT_TRUE(t.callsites[1].after_marks.empty());
   ASSERT_EQ(t.callsites[0].python.size(), 3u);
-  EXPECT_EQ(t.callsites[0].python[0].native_index, 2u);
-  EXPECT_EQ(t.callsites[0].python[0].file, "/s/a.py");
-  EXPECT_EQ(t.callsites[0].python[1].function, "Cls.g");
-  EXPECT_EQ(t.callsites[0].python[1].line, 20);
-  EXPECT_EQ(t.callsites[0].python[2].native_index, UINT32_MAX);
-  EXPECT_EQ(t.callsites[0].python[2].file, "/s/main.py");
+  EXPECT_EQ(python_of(t.callsites[0])[0].native_index, 2u);
+  EXPECT_EQ(python_of(t.callsites[0])[0].file, "/s/a.py");
+  EXPECT_EQ(python_of(t.callsites[0])[1].function, "Cls.g");
+  EXPECT_EQ(python_of(t.callsites[0])[1].line, 20);
+  EXPECT_EQ(python_of(t.callsites[0])[2].native_index, UINT32_MAX);
+  EXPECT_EQ(python_of(t.callsites[0])[2].file, "/s/main.py");
   EXPECT_TRUE(t.callsites[1].python.empty());
 }
 
@@ -139,8 +143,8 @@ TEST(TraceReader, PythonSectionIsValidated) {
   std::string_view blob("\0a.py\0f\0", 8);
   Trace t = parse(with(python_section(blob, 1, {{1, 5, 1, 6}})));
   ASSERT_EQ(t.callsites[0].python.size(), 1u);
-  EXPECT_EQ(t.callsites[0].python[0].file, "a.py");
-  EXPECT_EQ(t.callsites[0].python[0].function, "f");
+  EXPECT_EQ(python_of(t.callsites[0])[0].file, "a.py");
+  EXPECT_EQ(python_of(t.callsites[0])[0].function, "f");
   EXPECT_EQ(error_of(with(python_section(blob, 1, {{1, 5, 8, 6}}))),
             "python stack 0 has a file name at offset 8 outside the 8-byte string blob or not "
             "NUL-terminated");
@@ -232,24 +236,24 @@ TEST(TraceReader, StackTreeRoundTrips) {
     s.compress = compress;
     Trace t = parse(build_trace(s));
     ASSERT_EQ(t.callsites.size(), 4u);
-    EXPECT_EQ(t.callsites[0].frames, (std::vector<uint64_t>{0x10, 0x20, 0x30}));
-    EXPECT_EQ(t.callsites[1].frames, (std::vector<uint64_t>{0x11, 0x20, 0x30}));
-    EXPECT_EQ(t.callsites[2].frames, (std::vector<uint64_t>{0x30}));
+    EXPECT_EQ(frames_of(t.callsites[0]), (std::vector<uint64_t>{0x10, 0x20, 0x30}));
+    EXPECT_EQ(frames_of(t.callsites[1]), (std::vector<uint64_t>{0x11, 0x20, 0x30}));
+    EXPECT_EQ(frames_of(t.callsites[2]), (std::vector<uint64_t>{0x30}));
     EXPECT_TRUE(t.callsites[3].frames.empty());
     ASSERT_EQ(t.callsites[0].python.size(), 2u);
-    EXPECT_EQ(t.callsites[0].python[0].native_index, 1u);
-    EXPECT_EQ(t.callsites[0].python[0].line, 7);
-    EXPECT_EQ(t.callsites[0].python[0].file, "/s/a.py");
-    EXPECT_EQ(t.callsites[0].python[0].function, "f");
-    EXPECT_EQ(t.callsites[0].python[1].native_index, UINT32_MAX);
-    EXPECT_EQ(t.callsites[0].python[1].line, 30);
-    EXPECT_EQ(t.callsites[0].python[1].file, "/s/main.py");
-    EXPECT_EQ(t.callsites[0].python[1].function, "<module>");
+    EXPECT_EQ(python_of(t.callsites[0])[0].native_index, 1u);
+    EXPECT_EQ(python_of(t.callsites[0])[0].line, 7);
+    EXPECT_EQ(python_of(t.callsites[0])[0].file, "/s/a.py");
+    EXPECT_EQ(python_of(t.callsites[0])[0].function, "f");
+    EXPECT_EQ(python_of(t.callsites[0])[1].native_index, UINT32_MAX);
+    EXPECT_EQ(python_of(t.callsites[0])[1].line, 30);
+    EXPECT_EQ(python_of(t.callsites[0])[1].file, "/s/main.py");
+    EXPECT_EQ(python_of(t.callsites[0])[1].function, "<module>");
     ASSERT_EQ(t.callsites[1].python.size(), 2u);
-    EXPECT_EQ(t.callsites[1].python[0].function, "g");
-    EXPECT_EQ(t.callsites[1].python[0].file, "/s/b.py");
-    EXPECT_EQ(t.callsites[1].python[0].line, 9);
-    EXPECT_EQ(t.callsites[1].python[1].function, "<module>");
+    EXPECT_EQ(python_of(t.callsites[1])[0].function, "g");
+    EXPECT_EQ(python_of(t.callsites[1])[0].file, "/s/b.py");
+    EXPECT_EQ(python_of(t.callsites[1])[0].line, 9);
+    EXPECT_EQ(python_of(t.callsites[1])[1].function, "<module>");
     EXPECT_TRUE(t.callsites[2].python.empty());
   }
   for (size_t n = sizeof(trace::FileHeader); n < bytes.size(); ++n) {
@@ -277,9 +281,9 @@ test::TraceSpec native_tree_spec(std::vector<trace::NativeNode> nodes, uint64_t 
 
 TEST(TraceReader, NativeStackTreeIsValidated) {
   const std::vector<trace::NativeNode> two = {{0x30, 0, 0}, {0x20, 1, 0}};
-  EXPECT_EQ(parse(build_trace(native_tree_spec(two, 2, 2))).callsites[0].frames,
+  EXPECT_EQ(frames_of(parse(build_trace(native_tree_spec(two, 2, 2))).callsites[0]),
             (std::vector<uint64_t>{0x20, 0x30}));
-  EXPECT_EQ(parse(build_trace(native_tree_spec(two, 1, 1))).callsites[0].frames,
+  EXPECT_EQ(frames_of(parse(build_trace(native_tree_spec(two, 1, 1))).callsites[0]),
             (std::vector<uint64_t>{0x30}));
   EXPECT_EQ(error_of(build_trace(native_tree_spec({{0x30, 0, 0}, {0x20, 2, 0}}, 2, 2))),
             "native stack tree node 2 has parent 2, not an earlier node");
@@ -333,12 +337,12 @@ TEST(TraceReader, PythonStackTreeIsValidated) {
   const test::PythonFrameSpec f{1, 7, "/s/a.py", "f"};
   Trace t = parse(build_trace(python_tree_spec({{main, 0}, {f, 1}}, 2, 2)));
   ASSERT_EQ(t.callsites[0].python.size(), 2u);
-  EXPECT_EQ(t.callsites[0].python[0].native_index, 1u);
-  EXPECT_EQ(t.callsites[0].python[0].line, 7);
-  EXPECT_EQ(t.callsites[0].python[0].file, "/s/a.py");
-  EXPECT_EQ(t.callsites[0].python[0].function, "f");
-  EXPECT_EQ(t.callsites[0].python[1].native_index, UINT32_MAX);
-  EXPECT_EQ(t.callsites[0].python[1].function, "<module>");
+  EXPECT_EQ(python_of(t.callsites[0])[0].native_index, 1u);
+  EXPECT_EQ(python_of(t.callsites[0])[0].line, 7);
+  EXPECT_EQ(python_of(t.callsites[0])[0].file, "/s/a.py");
+  EXPECT_EQ(python_of(t.callsites[0])[0].function, "f");
+  EXPECT_EQ(python_of(t.callsites[0])[1].native_index, UINT32_MAX);
+  EXPECT_EQ(python_of(t.callsites[0])[1].function, "<module>");
   EXPECT_EQ(error_of(build_trace(python_tree_spec({{main, 2}, {f, 1}}, 1, 1))),
             "python stack tree node 1 has parent 2, not an earlier node");
   EXPECT_EQ(error_of(build_trace(python_tree_spec({{main, 0}, {f, 1}}, 2, 1))),
@@ -370,12 +374,12 @@ TEST(TraceReader, CompressedSectionsRoundTrip) {
   Trace t = parse(build_trace(s));
   EXPECT_EQ(t.command, (std::vector<std::string>{"./prog", "--flag"}));
   ASSERT_EQ(t.callsites.size(), 2u);
-  EXPECT_EQ(t.callsites[0].frames, (std::vector<uint64_t>{0x401010, 0x401020, 0x401030}));
+  EXPECT_EQ(frames_of(t.callsites[0]), (std::vector<uint64_t>{0x401010, 0x401020, 0x401030}));
   EXPECT_EQ(t.timeline->series[1].values, (std::vector<uint64_t>{7, 8, 9}));
   EXPECT_EQ(t.stats->write_failures, 1u);
   EXPECT_EQ(t.marks[0].label, "warm-up");
   ASSERT_EQ(t.callsites[0].python.size(), 3u);
-  EXPECT_EQ(t.callsites[0].python[1].function, "Cls.g");
+  EXPECT_EQ(python_of(t.callsites[0])[1].function, "Cls.g");
   EXPECT_EQ(t.callsites[0].after_marks.size(), 2u);
   auto bytes = build_trace(s);
   for (size_t n = sizeof(trace::FileHeader); n < bytes.size(); ++n) {
